@@ -1,0 +1,35 @@
+# Two commands a new user runs: `make run` and `make test`. Both create .venv from the project's own
+# files when it is missing (pip install -e .[test]).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CARD ?= cards/miniboone_bp_b.toml
+
+.PHONY: setup run test test-fast bench clean spectrum
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/dsgen run $(CARD)
+
+spectrum: $(STAMP)
+	$(BIN)/dsgen spectrum cards/bp_b.toml
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q --durations=15
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+bench: $(STAMP)
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,5 @@
+"""``python -m generator`` is the same as the ``dsgen`` console script."""
+
+from generator.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,456 @@
+"""Steering cards: TOML files validated against a schema mirrored in dataclasses.
+
+A card has these sections (only [model] is required; see README "Steering cards"):
+
+[run]         name, seed, n_events, weighted, n_adapt, evals_per_iter, shard, n_shards
+[model]       preset = "BP-A".."BP-D" and/or the Lagrangian parameters (units in key names)
+[process]     production, final_hnl, targets, regimes, ... (what to generate)
+[experiment]  name, flux_file, pot, ... (where)
+[decay]       how HNLs decay (all channels by BR, or forced channels with BR as weight)
+[output]      formats and options of the written files
+[detector]    detector module applied after generation
+[xsec]        neutrino-energy grid for `dsgen xsec`
+
+Every unknown key, missing key, wrong type or unphysical value raises CardError naming the dotted key,
+the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from generator.errors import CardError, UnknownNameError
+from generator.model.parameters import PRESETS, ModelParameters, preset
+
+# --------------------------------------------------------------------------------- generic checks
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if origin is list:
+        (arg,) = typing.get_args(tp)
+        return f"list of {_type_name(arg)}"
+    return getattr(tp, "__name__", str(tp))
+
+
+def _check_type(key: str, value: Any, tp: Any) -> Any:
+    """Check (and coerce int -> float) a TOML value against a type annotation."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None and type(None) in typing.get_args(tp):
+            return None
+        errors = []
+        for a in args:
+            try:
+                return _check_type(key, value, a)
+            except CardError as exc:
+                errors.append(exc)
+        raise CardError(key, f"{value!r} has the wrong type; expected {_type_name(tp)}")
+    if origin is list:
+        (arg,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise CardError(key, f"{value!r} has the wrong type; expected {_type_name(tp)}")
+        return [_check_type(f"{key}[{i}]", v, arg) for i, v in enumerate(value)]
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise CardError(key, f"{value!r} has the wrong type; expected a number")
+        if not math.isfinite(float(value)):
+            raise CardError(key, f"{value!r} is not finite")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CardError(key, f"{value!r} has the wrong type; expected an integer")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise CardError(key, f"{value!r} has the wrong type; expected true or false")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise CardError(key, f"{value!r} has the wrong type; expected a string")
+        return value
+    if tp is dict:
+        if not isinstance(value, dict):
+            raise CardError(key, f"{value!r} has the wrong type; expected a table")
+        return value
+    raise TypeError(f"unsupported schema type {tp!r} for {key}")
+
+
+def _from_table(cls: type, table: dict, section: str):
+    """Build a section dataclass from a TOML table, rejecting unknown keys."""
+    if not isinstance(table, dict):
+        raise CardError(section, f"must be a table ([{section}]), got {table!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    kwargs = {}
+    for key, value in table.items():
+        if key not in fields:
+            close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise CardError(
+                f"{section}.{key}",
+                f"unknown key; allowed keys in [{section}]: {', '.join(sorted(fields))}.{hint}",
+            )
+        kwargs[key] = _check_type(f"{section}.{key}", value, hints[key])
+    for name, f in fields.items():
+        if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise CardError(f"{section}.{name}", "missing (required key)")
+    obj = cls(**kwargs)
+    if hasattr(obj, "validate"):
+        obj.validate(section)
+    return obj
+
+
+def _choice(key: str, value: str, allowed) -> None:
+    if value not in allowed:
+        close = difflib.get_close_matches(str(value), list(allowed), n=3, cutoff=0.4)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        raise CardError(key, f"{value!r} is not allowed; allowed: {', '.join(map(repr, allowed))}.{hint}")
+
+
+def _positive(key: str, value: float | int | None, strict: bool = True) -> None:
+    if value is None:
+        return
+    if (strict and not value > 0) or (not strict and value < 0):
+        rule = "> 0" if strict else ">= 0"
+        raise CardError(key, f"= {value}: must be {rule}")
+
+
+# --------------------------------------------------------------------------------- sections
+
+Matrix = list[float] | list[list[float]]
+
+
+@dataclass
+class ModelSection:
+    """[model]: a preset, the Lagrangian parameters, or a preset with some parameters overridden.
+
+    Units are in the key names (GeV). Mass matrices: M_D_GeV has one row per active flavour (a flat
+    list is one row); Lambda_L_GeV / Lambda_R_GeV have one entry per sterile state (a flat list is
+    d = 1), or one row per sterile state with d columns.
+    """
+
+    preset: str | None = None
+    flavours: list[str] | None = None
+    M_D_GeV: Matrix | None = None
+    M_N_GeV: list[float] | None = None
+    Lambda_L_GeV: Matrix | None = None
+    Lambda_R_GeV: Matrix | None = None
+    M_X_GeV: float | list[float] | None = None
+    m_Zprime_GeV: float | None = None
+    epsilon2: float | None = None
+    epsilon: float | None = None
+    chi: float | None = None
+    alpha_D: float | None = None
+    g_X: float | None = None
+    m_phiprime_GeV: float | None = None
+    sin_theta: float | None = None
+    m_phiprime_note: str | None = None
+
+    def validate(self, section: str) -> None:
+        if self.preset is not None:
+            _choice(f"{section}.preset", self.preset, PRESETS)
+        kin = [k for k in ("epsilon2", "epsilon", "chi") if getattr(self, k) is not None]
+        if len(kin) > 1:
+            raise CardError(f"{section}.{kin[1]}", f"give only one of epsilon2, epsilon, chi (got {', '.join(kin)})")
+        dark = [k for k in ("alpha_D", "g_X") if getattr(self, k) is not None]
+        if len(dark) > 1:
+            raise CardError(f"{section}.g_X", "give only one of alpha_D, g_X")
+        if self.preset is None:
+            required = ["flavours", "M_D_GeV", "M_N_GeV", "Lambda_L_GeV", "Lambda_R_GeV", "M_X_GeV",
+                        "m_Zprime_GeV", "m_phiprime_GeV"]
+            for k in required:
+                if getattr(self, k) is None:
+                    raise CardError(f"{section}.{k}", "missing (required when no preset is given)")
+            if not kin:
+                raise CardError(f"{section}.epsilon2", "missing: give one of epsilon2, epsilon, chi")
+            if not dark:
+                raise CardError(f"{section}.alpha_D", "missing: give one of alpha_D, g_X")
+        for k in ("m_Zprime_GeV", "m_phiprime_GeV", "epsilon2", "epsilon", "chi", "alpha_D", "g_X"):
+            _positive(f"{section}.{k}", getattr(self, k))
+        if self.M_N_GeV is not None and len(self.M_N_GeV) < 1:
+            raise CardError(f"{section}.M_N_GeV", "[] must list n >= 1 sterile masses")
+        for k in ("M_X_GeV",):
+            v = getattr(self, k)
+            vals = v if isinstance(v, list) else ([] if v is None else [v])
+            for x in vals:
+                if x == 0:
+                    raise CardError(f"{section}.{k}", f"= {v}: vector-like masses must be non-zero")
+
+    def to_parameters(self) -> ModelParameters:
+        """Typed model parameters (GeV), preset first, then the explicit keys on top."""
+        sec = "model"
+        if self.preset is not None:
+            base = preset(self.preset)
+            kw = dict(
+                flavours=base.flavours, M_D=base.M_D, M_N=base.M_N, Lambda_L=base.Lambda_L,
+                Lambda_R=base.Lambda_R, M_X=base.M_X, m_Zprime=base.m_Zprime, epsilon=base.epsilon,
+                alpha_D=base.alpha_D, m_phiprime=base.m_phiprime, sin_theta=base.sin_theta, name=base.name,
+            )
+        else:
+            kw = dict(name="custom", sin_theta=0.0)
+        if self.flavours is not None:
+            kw["flavours"] = tuple(self.flavours)
+        if self.M_D_GeV is not None:
+            kw["M_D"] = _matrix(f"{sec}.M_D_GeV", self.M_D_GeV, rows_first=True)
+        if self.M_N_GeV is not None:
+            kw["M_N"] = np.array(self.M_N_GeV, dtype=float)
+        for key, name in (("Lambda_L", "Lambda_L_GeV"), ("Lambda_R", "Lambda_R_GeV")):
+            val = getattr(self, name)
+            if val is not None:
+                kw[key] = _matrix(f"{sec}.{name}", val, rows_first=False)
+        if self.M_X_GeV is not None:
+            kw["M_X"] = np.atleast_1d(np.array(self.M_X_GeV, dtype=float))
+        if self.m_Zprime_GeV is not None:
+            kw["m_Zprime"] = self.m_Zprime_GeV
+        if self.m_phiprime_GeV is not None:
+            kw["m_phiprime"] = self.m_phiprime_GeV
+        if self.sin_theta is not None:
+            kw["sin_theta"] = self.sin_theta
+        from generator import constants as const
+
+        if self.epsilon2 is not None:
+            kw["epsilon"] = math.sqrt(self.epsilon2)
+        elif self.epsilon is not None:
+            kw["epsilon"] = self.epsilon
+        elif self.chi is not None:
+            kw["epsilon"] = const.CW * self.chi
+        if self.alpha_D is not None:
+            kw["alpha_D"] = self.alpha_D
+        elif self.g_X is not None:
+            kw["alpha_D"] = self.g_X**2 / (4.0 * math.pi)
+        if self.preset is not None and any(
+            getattr(self, k) is not None for k in ("M_D_GeV", "M_N_GeV", "Lambda_L_GeV", "Lambda_R_GeV", "M_X_GeV")
+        ):
+            kw["name"] = f"{kw['name']}-modified"
+        return ModelParameters(**kw)
+
+
+def _matrix(key: str, value, rows_first: bool) -> np.ndarray:
+    if all(isinstance(v, float) for v in value):
+        arr = np.array(value, dtype=float)
+        return arr[None, :] if rows_first else arr[:, None]
+    lens = {len(r) for r in value if isinstance(r, list)}
+    if len(lens) != 1 or not all(isinstance(r, list) for r in value):
+        raise CardError(key, f"{value!r} must be a list of numbers or a rectangular list of lists")
+    return np.array(value, dtype=float)
+
+
+@dataclass
+class RunSection:
+    """[run]: statistics, seed and sharding. n_events: events kept per channel."""
+
+    name: str | None = None
+    seed: int = 12345
+    n_events: int = 10000
+    weighted: bool = False
+    n_adapt: int = 10
+    evals_per_iter: int = 20000
+    shard: int = 0
+    n_shards: int = 1
+    progress: bool = True
+
+    def validate(self, section: str) -> None:
+        _positive(f"{section}.n_events", self.n_events)
+        _positive(f"{section}.n_adapt", self.n_adapt)
+        _positive(f"{section}.evals_per_iter", self.evals_per_iter)
+        _positive(f"{section}.n_shards", self.n_shards)
+        _positive(f"{section}.seed", self.seed, strict=False)
+        if not 0 <= self.shard < self.n_shards:
+            raise CardError(f"{section}.shard", f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}")
+
+
+PRODUCTIONS = ("upscattering", "ee_pair", "upsilon", "higgsstrahlung", "isr", "kaon_decay")
+
+
+@dataclass
+class ProcessSection:
+    """[process]: what is produced. Keys not used by a production mode are rejected by it."""
+
+    production: str = "upscattering"
+    final_hnl: list[str] = field(default_factory=lambda: ["N5", "N6"])
+    targets: list[str] | None = None
+    regimes: list[str] = field(default_factory=lambda: ["coherent", "incoherent"])
+    pauli_blocking: bool = False
+    neutrino: str = "nu_mu"
+    modes: list[str] | None = None
+    lepton: str = "mu"
+
+    def validate(self, section: str) -> None:
+        _choice(f"{section}.production", self.production, PRODUCTIONS)
+        for r in self.regimes:
+            _choice(f"{section}.regimes", r, ("coherent", "incoherent"))
+
+
+@dataclass
+class ExperimentSection:
+    """[experiment]: named experiment plus optional overrides (flux file, POT, luminosity)."""
+
+    name: str
+    flux_file: str | None = None
+    pot: float | None = None
+    luminosity_fb: list[float] | None = None
+    sqrt_s_GeV: list[float] | None = None
+    n_kaon_decays: float | None = None
+    acceptance: float | None = None
+    fiducial_mass_t: float | None = None
+
+    def validate(self, section: str) -> None:
+        _positive(f"{section}.pot", self.pot)
+        _positive(f"{section}.n_kaon_decays", self.n_kaon_decays)
+        _positive(f"{section}.fiducial_mass_t", self.fiducial_mass_t)
+        if self.acceptance is not None and not 0 < self.acceptance <= 1:
+            raise CardError(f"{section}.acceptance", f"= {self.acceptance}: must be in (0, 1]")
+        for k in ("luminosity_fb", "sqrt_s_GeV"):
+            for v in getattr(self, k) or []:
+                _positive(f"{section}.{k}", v)
+
+
+@dataclass
+class DecaySection:
+    """[decay]: mode = "all" (channels by branching ratio) or "forced" (channels listed, BR as weight).
+
+    forced: list of channel names like "N6 -> N5 e+ e-"; stable: states not decayed.
+    volume: optional forced-decay volume {shape = "sphere"|"cylinder"|"box", ...} in cm.
+    """
+
+    mode: str = "all"
+    forced: list[str] = field(default_factory=list)
+    stable: list[str] = field(default_factory=lambda: ["N4"])
+    volume: dict | None = None
+    enabled: bool = True
+
+    def validate(self, section: str) -> None:
+        _choice(f"{section}.mode", self.mode, ("all", "forced"))
+        if self.mode == "forced" and not self.forced:
+            raise CardError(f"{section}.forced", "missing: mode = 'forced' needs a list of channels")
+
+
+OUTPUT_FORMATS = ("hepmc3", "root", "rntuple")
+
+
+@dataclass
+class OutputSection:
+    """[output]: formats to write into outputs/<run name>/."""
+
+    formats: list[str] = field(default_factory=lambda: ["hepmc3", "root"])
+    directory: str = "outputs"
+    gzip: bool = False
+    plots: bool = True
+
+    def validate(self, section: str) -> None:
+        for f in self.formats:
+            _choice(f"{section}.formats", f, OUTPUT_FORMATS)
+
+
+@dataclass
+class DetectorSection:
+    """[detector]: detector module applied by `dsgen run` after generation."""
+
+    name: str
+    seed: int | None = None
+
+
+@dataclass
+class XsecSection:
+    """[xsec]: neutrino-energy grid for `dsgen xsec` (GeV)."""
+
+    E_min_GeV: float = 0.1
+    E_max_GeV: float = 10.0
+    n_points: int = 20
+    log: bool = True
+
+    def validate(self, section: str) -> None:
+        _positive(f"{section}.E_min_GeV", self.E_min_GeV)
+        _positive(f"{section}.n_points", self.n_points)
+        if self.E_max_GeV <= self.E_min_GeV:
+            raise CardError(f"{section}.E_max_GeV", f"= {self.E_max_GeV}: must be > E_min_GeV = {self.E_min_GeV}")
+
+
+SECTIONS: dict[str, type] = {
+    "run": RunSection,
+    "model": ModelSection,
+    "process": ProcessSection,
+    "experiment": ExperimentSection,
+    "decay": DecaySection,
+    "output": OutputSection,
+    "detector": DetectorSection,
+    "xsec": XsecSection,
+}
+REQUIRED_SECTIONS = ("model",)
+
+
+@dataclass
+class Card:
+    """A validated steering card. Optional sections are None when absent (defaults apply)."""
+
+    model: ModelSection
+    run: RunSection = field(default_factory=RunSection)
+    process: ProcessSection | None = None
+    experiment: ExperimentSection | None = None
+    decay: DecaySection = field(default_factory=DecaySection)
+    output: OutputSection = field(default_factory=OutputSection)
+    detector: DetectorSection | None = None
+    xsec: XsecSection = field(default_factory=XsecSection)
+    text: str = ""
+    path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """Run name: [run].name, else the card file's stem."""
+        if self.run.name:
+            return self.run.name
+        return self.path.stem if self.path is not None else "run"
+
+    def parameters(self) -> ModelParameters:
+        """Model parameters (GeV) of the card."""
+        return self.model.to_parameters()
+
+
+def parse_card(text: str, path: Path | None = None) -> Card:
+    """Validate TOML text against the card schema. Raises CardError / UnknownNameError."""
+    where = f" in {path}" if path else ""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CardError("<file>", f"is not valid TOML{where}: {exc}") from None
+    for key in data:
+        if key not in SECTIONS:
+            close = difflib.get_close_matches(key, list(SECTIONS), n=3, cutoff=0.5)
+            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+            raise CardError(key, f"unknown section [{key}]; allowed: {', '.join(SECTIONS)}.{hint}")
+    for key in REQUIRED_SECTIONS:
+        if key not in data:
+            raise CardError(key, f"missing section [{key}]{where}")
+    built = {key: _from_table(SECTIONS[key], data[key], key) for key in data}
+    card = Card(**built, text=text, path=path)
+    card.parameters()  # validate the physics of the model section now
+    return card
+
+
+def load_card(path: str | Path) -> Card:
+    """Read and validate a steering card from a TOML file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise CardError("<file>", f"{str(path)!r} does not exist") from None
+    except OSError as exc:
+        raise CardError("<file>", f"{str(path)!r} cannot be read: {exc}") from None
+    return parse_card(text, path)
+
+
+__all__ = ["Card", "CardError", "UnknownNameError", "load_card", "parse_card"]
