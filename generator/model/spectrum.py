@@ -45,7 +45,7 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13) -> tuple[np.ndarray, np.ndarr
 
     Method: for M = B + iC (B, C real symmetric), u = x + i y with M u* = m u is equivalent to the
     real symmetric eigenproblem [[B, C], [C, -B]] (x, y) = m (x, y), whose spectrum is {+m_i, -m_i}.
-    The n largest eigenpairs give U; eigenvectors of distinct eigenvalues of a real symmetric matrix
+    The n largest eigenpairs give W = (u_1 ...), M = W diag(m) W^T, and U = W*; eigenvectors of distinct eigenvalues of a real symmetric matrix
     are orthogonal, which makes the complex columns orthonormal, degenerate masses included. For
     (numerically) zero masses the +0/-0 pairs mix, so that cluster is re-orthonormalised in C^n by
     an SVD of all its vectors. A final phase rotation makes every diagonal entry real and >= 0.
@@ -72,7 +72,9 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13) -> tuple[np.ndarray, np.ndarr
     scale = max(np.abs(w).max(), np.finfo(float).tiny)
     order = np.argsort(w)[::-1]  # descending
     w, vecs = w[order], vecs[:, order]
-    cvecs = vecs[:n] + 1j * vecs[n:]  # columns u = x + i y
+    # (x, y) solves M u* = m u for u = x + i y, i.e. M = W diag(m) W^T with W = (u ...); the Takagi
+    # matrix with U^T M U = diag(m) is U = W*.
+    cvecs = vecs[:n] - 1j * vecs[n:]
     is_zero = np.abs(w) <= zero_tol * scale
     n_pos = int(np.sum(w > zero_tol * scale))
     cols = [cvecs[:, i] for i in range(n_pos)]
