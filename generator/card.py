@@ -42,7 +42,8 @@ def _type_name(tp: Any) -> str:
     if origin is list:
         (arg,) = typing.get_args(tp)
         return f"list of {_type_name(arg)}"
-    return getattr(tp, "__name__", str(tp))
+    return {float: "number", int: "integer", str: "string", bool: "true or false", dict: "table"}.get(
+        tp, getattr(tp, "__name__", str(tp)))
 
 
 def _check_type(key: str, value: Any, tp: Any) -> Any:
