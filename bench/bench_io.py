@@ -1,0 +1,121 @@
+"""Write throughput and peak memory of the event writers (HepMC3 ASCII, HepMC3 gzip, ROOT TTree, RNTuple).
+
+Usage: ``python bench/bench_io.py [--events 100000] [--formats hepmc3,root,...] [--out DIR]``.
+
+Each format runs in its own child process (same interpreter), so the peak resident memory reported
+(``ru_maxrss``, which includes the ~70 MB of input arrays) belongs to that writer alone; the
+increase of the peak over its value after building the input is the writer's own peak memory
+(tracemalloc is not used: it slows pyhepmc's per-event calls several-fold). Throughput is given
+per CPU second of the writing process (the "one core" figure the targets refer to; robust on a
+shared machine) and per wall-clock second (includes waiting for the disk and other processes).
+Events: the 10-particle coherent topology nu + C12 -> N6 + C12, N6 -> N5 e+ e-, N5 -> N4 e+ e-
+with random (non-physical, incompressible) momenta and vertices, split into two blocks of different
+channel. Targets (one core):
+>= 20,000 events/s for HepMC3, >= 100,000 events/s for ROOT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT_DIR = Path(__file__).resolve().parents[1]
+if str(ROOT_DIR) not in sys.path:
+    sys.path.insert(0, str(ROOT_DIR))
+
+TARGETS = {"hepmc3": 20_000, "hepmc3.gz": None, "root": 100_000, "rntuple": None}
+
+
+def make_blocks(n: int, seed: int = 1):
+    """Two blocks (n/2 events each) of the 10-particle coherent topology, random kinematics (GeV, cm)."""
+    from generator.constants import pdg_hnl
+    from generator.record import EventBlock
+
+    rng = np.random.default_rng(seed)
+    blocks = []
+    for i, m in enumerate((n // 2, n - n // 2)):
+        p = rng.normal(size=(m, 10, 4))
+        p[..., 0] = np.abs(p[..., 0]) + np.linalg.norm(p[..., 1:], axis=-1)  # time-like
+        x = rng.normal(scale=100.0, size=(m, 10, 4))
+        blocks.append(EventBlock(
+            channel=f"ch{i}", pdg=[14, 1000060120, pdg_hnl(6), 1000060120, pdg_hnl(5), 11, -11, pdg_hnl(4), 11, -11],
+            status=[4, 4, 2, 1, 2, 1, 1, 1, 1, 1], mother=[-1, -1, -1, -1, 2, 2, 2, 4, 4, 4],
+            p=p, x=x, weight=rng.random(m), info={"E_nu": rng.random(m), "Q2": rng.random(m)},
+        ))
+    run_info = {"version": "bench", "seed": seed, "card": "# bench\n",
+                "channels": [{"name": "ch0", "sigma_cm2": 1e-40}, {"name": "ch1", "sigma_cm2": 2e-40}]}
+    return blocks, run_info
+
+
+def run_one(fmt: str, n: int, out_dir: Path) -> dict:
+    """Write n events in format fmt; returns events/s, wall time, file size and memory figures."""
+    from generator.io import write_hepmc, write_root
+
+    blocks, run_info = make_blocks(n)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0, c0 = time.perf_counter(), time.process_time()
+    if fmt == "hepmc3":
+        path = write_hepmc(out_dir / "bench.hepmc3", blocks, run_info)
+    elif fmt == "hepmc3.gz":
+        path = write_hepmc(out_dir / "bench.hepmc3.gz", blocks, run_info, gzip=True)
+    elif fmt == "root":
+        path = write_root(out_dir / "bench.root", blocks, run_info)
+    elif fmt == "rntuple":
+        path = write_root(out_dir / "bench_rntuple.root", blocks, run_info, rntuple=True)
+    else:
+        msg = f"unknown format {fmt!r}; allowed: {', '.join(TARGETS)}"
+        raise SystemExit(msg)
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    size = path.stat().st_size
+    path.unlink()
+    return {"format": fmt, "events": n, "seconds": dt, "cpu_seconds": cpu,
+            "events_per_s": n / dt, "events_per_cpu_s": n / cpu, "file_MB": size / 1e6,
+"maxrss_MB": rss1 / 1024, "maxrss_increase_MB": (rss1 - rss0) / 1024}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark for each format in a child process and print a table; returns 0 if targets are met."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--formats", default="hepmc3,hepmc3.gz,root,rntuple")
+    ap.add_argument("--out", type=Path, default=None, help="scratch directory (default: a temporary one)")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        print(json.dumps(run_one(args.child, args.events, args.out)))
+        return 0
+    ok = True
+    with tempfile.TemporaryDirectory(dir=args.out) as scratch:
+        print(f"{'format':10s} {'events':>8s} {'wall s':>7s} {'ev/s wall':>10s} {'ev/s CPU':>10s} {'target':>8s} "
+              f"{'file MB':>8s} "
+              f"{'peak RSS MB':>11s} {'writer MB':>10s}")
+        for fmt in args.formats.split(","):
+            cmd = [sys.executable, __file__, "--child", fmt, "--events", str(args.events), "--out", scratch]
+            res = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ})
+            if res.returncode != 0:
+                print(f"{fmt}: failed\n{res.stderr}")
+                ok = False
+                continue
+            r = json.loads(res.stdout.strip().splitlines()[-1])
+            target = TARGETS.get(fmt)
+            met = target is None or r["events_per_cpu_s"] >= target
+            ok &= met
+            print(f"{fmt:10s} {r['events']:8d} {r['seconds']:7.2f} {r['events_per_s']:10.0f} "
+                  f"{r['events_per_cpu_s']:10.0f} "
+                  f"{target or '-':>8} {r['file_MB']:8.1f} {r['maxrss_MB']:11.0f} {r['maxrss_increase_MB']:10.0f}"
+                  f"{'' if met else '  BELOW TARGET'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

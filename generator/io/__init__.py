@@ -1,0 +1,202 @@
+"""Event output: HepMC3 (pyhepmc), ROOT TTree/RNTuple ntuples (uproot), atomic writes.
+
+Writers take a run as a list of :class:`generator.record.EventBlock` (one per channel and decay
+topology) plus a ``run_info`` dict and never loop over particles in Python.
+
+``run_info`` keys (extra keys are accepted and stored in the JSON metadata):
+
+- ``"version"`` (str), ``"seed"`` (int), ``"card"`` (str, the steering-card text): required;
+- ``"channels"``: list of dicts with ``"name"`` and optionally ``"sigma_cm2"``, ``"sigma_err_cm2"``
+  (cm^2), ``"expected_events"`` (events for the exposure); extra per-channel keys are kept in JSON;
+- ``"pot"`` (protons on target), ``"luminosity_fb"`` (fb^-1): 0 when absent (no exposure);
+- anything else, e.g. ``"hnl_ctau0_cm"`` (dict name -> c*tau in cm).
+
+The channel index of a block (ROOT branch ``channel``, HepMC3 event attribute ``channel``) is the
+position of ``block.channel`` in the names of ``run_info["channels"]``; when that list is absent
+or empty, channels are numbered in order of first appearance in ``blocks``.
+
+This module holds the pieces both writers share; the writers live in :mod:`generator.io.hepmc`
+and :mod:`generator.io.root`, atomic file creation in :mod:`generator.io.atomic`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from generator.constants import PDG_HNL_OFFSET, PDG_PHIPRIME, PDG_ZPRIME
+from generator.errors import DataFileError
+from generator.record import STATUS_BEAM, STATUS_DECAYED, STATUS_FINAL, EventBlock
+
+#: version tag of the ntuple/HepMC3 layout written by this package (stored in the metadata).
+OUTPUT_SCHEMA_VERSION = "darkseesaw-gen-output-1"
+#: run_info keys every writer needs.
+REQUIRED_RUN_KEYS = ("version", "seed", "card")
+
+
+class OutputError(DataFileError):
+    """Input handed to an event writer is inconsistent: a malformed EventBlock topology, a block
+    whose channel is not in ``run_info["channels"]``, a missing ``run_info`` key, or mixed weight
+    units. The message names the block/key and states what is allowed."""
+
+
+def check_run_info(run_info: Mapping) -> None:
+    """Raise :class:`OutputError` when a required ``run_info`` key is missing or malformed."""
+    for key in REQUIRED_RUN_KEYS:
+        if key not in run_info:
+            msg = f"run_info[{key!r}] is missing; required keys: {', '.join(REQUIRED_RUN_KEYS)}"
+            raise OutputError(msg)
+    for key in ("version", "card"):
+        if not isinstance(run_info[key], str):
+            msg = f"run_info[{key!r}] = {run_info[key]!r}: must be a str"
+            raise OutputError(msg)
+    channels = run_info.get("channels", [])
+    if not isinstance(channels, Sequence) or isinstance(channels, str):
+        msg = f"run_info['channels'] = {channels!r}: must be a list of dicts with a 'name' key"
+        raise OutputError(msg)
+    for i, ch in enumerate(channels):
+        if not isinstance(ch, Mapping) or "name" not in ch:
+            msg = f"run_info['channels'][{i}] = {ch!r}: must be a dict with a 'name' key"
+            raise OutputError(msg)
+
+
+def check_topology(block: EventBlock, where: str = "") -> None:
+    """Raise :class:`OutputError` unless the block's (pdg, status, mother) form a valid record.
+
+    Rules (generator.record): status in {1, 2, 4}; beams (4) have mother -1; every mother index
+    points to a status-2 particle of the block; a status-2 particle has daughters and a status-1
+    or status-4 particle has none.
+    """
+    label = where or f"block {block.channel!r}"
+    P = block.n_particles
+    st, mo = block.status, block.mother
+    bad = ~np.isin(st, (STATUS_BEAM, STATUS_DECAYED, STATUS_FINAL))
+    if bad.any():
+        msg = f"{label}: status {st[bad].tolist()} at particles {np.flatnonzero(bad).tolist()}; allowed 1, 2, 4"
+        raise OutputError(msg)
+    if ((mo < -1) | (mo >= P)).any():
+        msg = f"{label}: mother indices {mo.tolist()} must be -1 or in 0..{P - 1}"
+        raise OutputError(msg)
+    if ((st == STATUS_BEAM) & (mo != -1)).any():
+        msg = f"{label}: beam particles (status 4) must have mother -1, got mother {mo.tolist()}"
+        raise OutputError(msg)
+    has_daughters = np.zeros(P, dtype=bool)
+    has_daughters[mo[mo >= 0]] = True
+    if (has_daughters != (st == STATUS_DECAYED)).any():
+        msg = (f"{label}: particles with daughters {np.flatnonzero(has_daughters).tolist()} must be exactly "
+               f"the status-2 particles {np.flatnonzero(st == STATUS_DECAYED).tolist()}")
+        raise OutputError(msg)
+    # follow every mother chain P steps: an acyclic record reaches -1 (a primary-vertex particle)
+    anc = mo.copy()
+    for _ in range(P):
+        anc = np.where(anc >= 0, mo[np.maximum(anc, 0)], -1)
+    if (anc >= 0).any():
+        msg = f"{label}: mother indices {mo.tolist()} form a loop; every chain must end at -1"
+        raise OutputError(msg)
+
+
+def channel_names(blocks: Sequence[EventBlock], run_info: Mapping) -> list[str]:
+    """Ordered channel names of the run (see module docstring); raises if a block's channel is unknown."""
+    listed = [str(ch["name"]) for ch in run_info.get("channels", [])]
+    if listed:
+        if len(set(listed)) != len(listed):
+            msg = f"run_info['channels'] names {listed} contain duplicates; each channel must appear once"
+            raise OutputError(msg)
+        known = set(listed)
+        for b in blocks:
+            if b.channel not in known:
+                msg = (f"block channel {b.channel!r} is not in run_info['channels']; "
+                       f"allowed: {', '.join(listed)}")
+                raise OutputError(msg)
+        return listed
+    names: list[str] = []
+    for b in blocks:
+        if b.channel not in names:
+            names.append(b.channel)
+    return names
+
+
+def common_weight_unit(blocks: Sequence[EventBlock]) -> str:
+    """The weight unit shared by all blocks ("events" if there are none); raises on a mix."""
+    units = {b.weight_unit for b in blocks}
+    if len(units) > 1:
+        msg = f"blocks mix weight units {sorted(units)}; a file holds one unit ('events' or 'cm2')"
+        raise OutputError(msg)
+    return units.pop() if units else "events"
+
+
+def channel_float(run_info: Mapping, names: Sequence[str], key: str) -> np.ndarray:
+    """Per-channel float column ``key`` of ``run_info["channels"]`` in the order ``names``; NaN if absent."""
+    by_name = {str(ch["name"]): ch for ch in run_info.get("channels", [])}
+    out = np.full(len(names), np.nan)
+    for i, name in enumerate(names):
+        val = by_name.get(name, {}).get(key)
+        if val is not None:
+            out[i] = float(val)
+    return out
+
+
+def total_cross_section(run_info: Mapping, names: Sequence[str]) -> tuple[float, float]:
+    """Sum of the channel cross sections and its error (errors added in quadrature), both in cm^2.
+
+    Channels without ``sigma_cm2`` are skipped; returns (nan, nan) when no channel has one.
+    """
+    sig = channel_float(run_info, names, "sigma_cm2")
+    err = channel_float(run_info, names, "sigma_err_cm2")
+    ok = np.isfinite(sig)
+    if not ok.any():
+        return math.nan, math.nan
+    e = err[ok]
+    return float(sig[ok].sum()), float(np.sqrt(np.sum(np.where(np.isfinite(e), e, 0.0) ** 2)))
+
+
+def _json_default(obj):
+    """JSON encoder fallback for numpy scalars/arrays, paths and sets."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)
+
+
+def run_metadata(blocks: Sequence[EventBlock], run_info: Mapping) -> dict:
+    """The metadata dict stored in the files: ``run_info`` plus derived entries.
+
+    Added keys: ``channel_names`` (list, index = channel branch value), ``n_events_written``,
+    ``sum_weights`` (in ``weight_unit``), ``weight_unit``, ``output_schema`` (layout version) and
+    ``pdg_codes`` (names of the BSM PDG codes used in the file).
+    """
+    names = channel_names(blocks, run_info)
+    meta = dict(run_info)
+    pdgs = sorted({int(c) for b in blocks for c in np.unique(b.pdg)})
+    bsm = {str(c): f"N{c - PDG_HNL_OFFSET}" for c in pdgs if PDG_HNL_OFFSET < abs(c) < PDG_HNL_OFFSET + 100}
+    bsm.update({str(PDG_ZPRIME): "Zprime", str(PDG_PHIPRIME): "phiprime"})
+    meta.update(
+        channel_names=names,
+        n_events_written=int(sum(b.n_events for b in blocks)),
+        sum_weights=float(sum(float(np.sum(b.weight)) for b in blocks)),
+        weight_unit=common_weight_unit(blocks),
+        output_schema=OUTPUT_SCHEMA_VERSION,
+        pdg_codes=bsm,
+    )
+    return meta
+
+
+def metadata_json(meta: Mapping) -> str:
+    """JSON text of a metadata dict (numpy values converted; NaN written as NaN, as Python's json does)."""
+    return json.dumps(meta, default=_json_default, sort_keys=False)
+
+
+from generator.io.atomic import atomic_open, atomic_path  # noqa: E402
+from generator.io.hepmc import write_hepmc  # noqa: E402
+from generator.io.root import EVENT_BRANCHES, read_root, write_root  # noqa: E402
+
+__all__ = [
+    "EVENT_BRANCHES", "OUTPUT_SCHEMA_VERSION", "OutputError", "atomic_open", "atomic_path", "channel_names",
+    "check_run_info", "check_topology", "metadata_json", "read_root", "run_metadata", "write_hepmc", "write_root",
+]
