@@ -67,12 +67,15 @@ def z_fermion_couplings(fermion: str) -> tuple[float, float]:
 
 
 def majorana_vector_couplings(g: float, X: np.ndarray, i: int, j: int) -> tuple[complex, complex]:
-    """(g_L, g_R) of a vector to the Majorana pair (N_i, N_j) from  g V nubar gamma (X P_L - X^dag P_R)/2 nu.
+    """(g_L, g_R) of a vector to the Majorana pair (N_i, N_j) for a hermitian vertex matrix X (V or C).
 
-    For Majorana fields the (i,j) and (j,i) terms add, giving the vertex gamma^mu (g X_ij P_L - g X_ji^* P_R)
-    (Eq. A2; X hermitian for V and C). The identical-particle factor 1/2 for i == j is applied in widths.
+    The flavour current nubar_D gamma P_L nu_D = sum_ij X_ij nubar_i gamma P_L nu_j, with the Majorana identity
+    nubar_i gamma P_L nu_j = -nubar_j gamma P_R nu_i, is (1/2) nubar gamma (X P_L - X^T P_R) nu, X^T = X^*
+    (Eq. A2 writes X^dagger, equal to X^T only for real X). Denner's Majorana rule then gives the vertex
+    gamma^mu (g X_ij P_L - g X_ij^* P_R): axial for real X_ij, vector for imaginary X_ij (opposite CP parities).
+    The identical-particle factor 1/2 for i == j is applied in widths and cross sections.
     """
-    return g * X[i, j], -g * np.conj(X[j, i])
+    return g * X[i, j], -g * np.conj(X[i, j])
 
 
 def majorana_scalar_couplings(X: np.ndarray, i: int, j: int) -> tuple[complex, complex]:
