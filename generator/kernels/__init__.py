@@ -1,0 +1,23 @@
+"""numba kernels for kinematics: Lorentz boosts and rotations, phase space, decay lengths.
+
+Every kernel is compiled through :func:`kernel` (``numba.njit`` with ``cache=True`` and
+``error_model="numpy"``, so a division by zero gives inf/nan as in numpy instead of raising), in the
+spirit of numba-stats. Kernels take plain arrays and numbers, *events first* ((n, 4) four-vectors,
+(n, m, 4) lists of four-vectors), never model, card or random-generator objects: random numbers are
+drawn by the caller from a ``numpy.random.Generator`` and passed in. The public functions in the
+sub-modules are thin wrappers that fix dtypes and shapes.
+
+Units: four-vectors are (E, px, py, pz) in GeV, positions (c*t, x, y, z) in cm, lengths in cm.
+"""
+
+from __future__ import annotations
+
+import numba
+
+
+def kernel(fn):
+    """Compile ``fn`` as a numba kernel (nopython, cached on disk, numpy error model)."""
+    return numba.njit(cache=True, error_model="numpy")(fn)
+
+
+__all__ = ["kernel"]
