@@ -1,0 +1,149 @@
+"""`dsgen` command line: reads input, calls the library, writes output. Nothing else.
+
+    dsgen spectrum CARD [--json]
+    dsgen xsec CARD [--json] [--emin GeV --emax GeV --n N --linear]
+    dsgen run CARD [-n N] [--seed S] [--out DIR] [--shard K --n-shards M] [--weighted] [--no-progress]
+    dsgen merge RUN_DIR [RUN_DIR ...] --out DIR
+    dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR]
+
+Every command is a thin wrapper around a function that can be called from Python with the same result
+(generator.report.spectrum_report, generator.xsec.xsec_report, generator.run.run_card, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from generator import __version__
+from generator.errors import DarkSeesawError
+
+
+def _cmd_spectrum(args) -> int:
+    from generator.card import load_card
+    from generator.report import format_spectrum, spectrum_report
+
+    rep = spectrum_report(load_card(args.card).parameters())
+    print(json.dumps(rep, indent=2) if args.json else format_spectrum(rep))
+    return 0
+
+
+def _cmd_xsec(args) -> int:
+    from generator.card import load_card
+    from generator.xsec import format_xsec, xsec_report
+
+    card = load_card(args.card)
+    grid = card.xsec
+    if args.emin is not None:
+        grid.E_min_GeV = args.emin
+    if args.emax is not None:
+        grid.E_max_GeV = args.emax
+    if args.n is not None:
+        grid.n_points = args.n
+    if args.linear:
+        grid.log = False
+    grid.validate("xsec")
+    rep = xsec_report(card)
+    print(json.dumps(rep, indent=2) if args.json else format_xsec(rep))
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from generator.card import load_card
+    from generator.run import run_card
+
+    card = load_card(args.card)
+    if args.n is not None:
+        card.run.n_events = args.n
+    if args.seed is not None:
+        card.run.seed = args.seed
+    if args.shard is not None:
+        card.run.shard = args.shard
+    if args.n_shards is not None:
+        card.run.n_shards = args.n_shards
+    if args.weighted:
+        card.run.weighted = True
+    if args.no_progress:
+        card.run.progress = False
+    card.run.validate("run")
+    result = run_card(card, out_dir=args.out)
+    print(result.format())
+    return 0
+
+
+def _cmd_merge(args) -> int:
+    from generator.run import merge_runs
+
+    out = merge_runs(args.run_dirs, args.out)
+    print(f"merged {len(args.run_dirs)} shard(s) into {out}")
+    return 0
+
+
+def _cmd_detect(args) -> int:
+    from detectors import detect_main
+
+    summary = detect_main(args.detector, args.path, out_dir=args.out, seed=args.seed)
+    print(json.dumps(summary, indent=2) if args.json else _format_detector(summary))
+    return 0
+
+
+def _format_detector(summary: dict) -> str:
+    lines = [f"detector {summary['detector']}: expected events before cuts {summary['expected_events_before']:.4g}, "
+             f"after {summary['expected_events_after']:.4g} (efficiency {summary['efficiency']:.3%})"]
+    lines += [f"  {name:<40s} {count:12.4g}" for name, count in summary["cutflow"]]
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dsgen", description="Dark-seesaw HNL event generator (GeV, cm).")
+    p.add_argument("--version", action="version", version=f"dsgen {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("spectrum", help="masses, mixings, widths, lifetimes and branching ratios of a card's model")
+    s.add_argument("card")
+    s.add_argument("--json", action="store_true", help="print JSON (GeV, cm) instead of a table")
+    s.set_defaults(func=_cmd_spectrum)
+
+    x = sub.add_parser("xsec", help="upscattering cross sections sigma(E_nu) in cm^2 for every open channel")
+    x.add_argument("card")
+    x.add_argument("--json", action="store_true")
+    x.add_argument("--emin", type=float, help="lowest neutrino energy, GeV")
+    x.add_argument("--emax", type=float, help="highest neutrino energy, GeV")
+    x.add_argument("--n", type=int, help="number of grid points")
+    x.add_argument("--linear", action="store_true", help="linear instead of logarithmic grid")
+    x.set_defaults(func=_cmd_xsec)
+
+    r = sub.add_parser("run", help="generate, decay and write events for a card into outputs/<run name>/")
+    r.add_argument("card")
+    r.add_argument("-n", type=int, help="number of events (overrides [run].n_events)")
+    r.add_argument("--seed", type=int, help="random seed (overrides [run].seed)")
+    r.add_argument("--out", help="output base directory (default: [output].directory, i.e. outputs/)")
+    r.add_argument("--shard", type=int, help="index of this shard (0-based)")
+    r.add_argument("--n-shards", type=int, help="total number of shards")
+    r.add_argument("--weighted", action="store_true", help="keep weighted events")
+    r.add_argument("--no-progress", action="store_true", help="no progress bars")
+    r.set_defaults(func=_cmd_run)
+
+    m = sub.add_parser("merge", help="merge shard run directories of the same card into one run")
+    m.add_argument("run_dirs", nargs="+")
+    m.add_argument("--out", required=True)
+    m.set_defaults(func=_cmd_merge)
+
+    d = sub.add_parser("detect", help="apply a detector module to a run's ROOT ntuple")
+    d.add_argument("--detector", required=True)
+    d.add_argument("path", help="run directory or ROOT file")
+    d.add_argument("--out", help="output directory (default: the run directory)")
+    d.add_argument("--seed", type=int, default=1, help="seed of the smearing")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=_cmd_detect)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except DarkSeesawError as exc:
+        print(f"dsgen: error: {exc}", file=sys.stderr)
+        return 2
