@@ -281,7 +281,7 @@ PRODUCTIONS = ("upscattering", "ee_pair", "upsilon", "higgsstrahlung", "isr", "k
 class ProcessSection:
     """[process]: what is produced. Keys not used by a production mode are rejected by it."""
 
-    production: str = "upscattering"
+    production: str | list[str] = "upscattering"
     final_hnl: list[str] = field(default_factory=lambda: ["N5", "N6"])
     targets: list[str] | None = None
     regimes: list[str] = field(default_factory=lambda: ["coherent", "incoherent"])
@@ -290,8 +290,16 @@ class ProcessSection:
     modes: list[str] | None = None
     lepton: str = "mu"
 
+    @property
+    def productions(self) -> list[str]:
+        """Production modes of the run (one string or a list in the card)."""
+        return [self.production] if isinstance(self.production, str) else list(self.production)
+
     def validate(self, section: str) -> None:
-        _choice(f"{section}.production", self.production, PRODUCTIONS)
+        if not self.productions:
+            raise CardError(f"{section}.production", "[] must name at least one production mode")
+        for prod in self.productions:
+            _choice(f"{section}.production", prod, PRODUCTIONS)
         for r in self.regimes:
             _choice(f"{section}.regimes", r, ("coherent", "incoherent"))
 
