@@ -145,6 +145,7 @@ class ModelSection:
     """
 
     preset: str | None = None
+    name: str | None = None
     flavours: list[str] | None = None
     M_D_GeV: Matrix | None = None
     M_N_GeV: list[float] | None = None
@@ -160,10 +161,13 @@ class ModelSection:
     m_phiprime_GeV: float | None = None
     sin_theta: float | None = None
     m_phiprime_note: str | None = None
+    vertex_convention: str | None = None
 
     def validate(self, section: str) -> None:
         if self.preset is not None:
             _choice(f"{section}.preset", self.preset, PRESETS)
+        if self.vertex_convention is not None:
+            _choice(f"{section}.vertex_convention", self.vertex_convention, ("majorana", "paper"))
         kin = [k for k in ("epsilon2", "epsilon", "chi") if getattr(self, k) is not None]
         if len(kin) > 1:
             raise CardError(f"{section}.{kin[1]}", f"give only one of epsilon2, epsilon, chi (got {', '.join(kin)})")
@@ -221,6 +225,8 @@ class ModelSection:
             kw["m_phiprime"] = self.m_phiprime_GeV
         if self.sin_theta is not None:
             kw["sin_theta"] = self.sin_theta
+        if self.vertex_convention is not None:
+            kw["vertex_convention"] = self.vertex_convention
         from generator import constants as const
 
         if self.epsilon2 is not None:
@@ -233,7 +239,9 @@ class ModelSection:
             kw["alpha_D"] = self.alpha_D
         elif self.g_X is not None:
             kw["alpha_D"] = self.g_X**2 / (4.0 * math.pi)
-        if self.preset is not None and any(
+        if self.name is not None:
+            kw["name"] = self.name
+        elif self.preset is not None and any(
             getattr(self, k) is not None for k in ("M_D_GeV", "M_N_GeV", "Lambda_L_GeV", "Lambda_R_GeV", "M_X_GeV")
         ):
             kw["name"] = f"{kw['name']}-modified"

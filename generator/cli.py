@@ -147,3 +147,6 @@ def main(argv: list[str] | None = None) -> int:
     except DarkSeesawError as exc:
         print(f"dsgen: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` etc.
+        sys.stderr.close()
+        return 0

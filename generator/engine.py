@@ -37,8 +37,11 @@ from generator.record import EventBlock
 
 #: Number of vegas iterations kept (adapt=False) for the reported vegas estimate and chi2/dof.
 N_FINAL_ITERATIONS = 3
-#: Default sampling chunk size (points per chunk).
+#: Largest sampling chunk (points per chunk). Runs are cut into at least MIN_CHUNKS chunks (of at least
+#: MIN_CHUNK_SIZE points) so that they can be sharded; the plan depends on the run, never on the shard count.
 CHUNK_SIZE = 65536
+MIN_CHUNK_SIZE = 1024
+MIN_CHUNKS = 64
 #: Seed-stream tags (second entry of the SeedSequence key).
 _ADAPT_STREAM = 2**31 - 1
 _PRESCAN_STREAM = 2**31 - 2
@@ -133,11 +136,12 @@ def _sample(process, amap, n: int, rng: np.random.Generator):
 
 
 def _plan(n_events: int, weighted: bool, efficiency: float, chunk_size: int) -> list[int]:
-    """Sizes of all chunks of a run (deterministic from the inputs)."""
+    """Sizes of all chunks of a run (deterministic from the inputs, independent of the shard count)."""
     if weighted:
         n_points = n_events
     else:
         n_points = int(math.ceil(1.05 * n_events / max(efficiency, 1e-6))) + 1000
+    chunk_size = min(chunk_size, max(MIN_CHUNK_SIZE, -(-n_points // MIN_CHUNKS)))
     n_chunks = max(1, int(math.ceil(n_points / chunk_size)))
     sizes = [chunk_size] * (n_chunks - 1) + [n_points - chunk_size * (n_chunks - 1)]
     return sizes
@@ -207,9 +211,9 @@ def generate(
     if bar is not None:
         bar.close()
     t_sample = time.perf_counter() - t0 - t_adapt
-    x_all = np.concatenate(kept_x)
-    w_all = np.concatenate(kept_w)
-    c_all = np.concatenate(kept_c)
+    x_all = np.concatenate(kept_x) if kept_x else np.zeros((0, process.dim))
+    w_all = np.concatenate(kept_w) if kept_w else np.zeros(0)
+    c_all = np.concatenate(kept_c) if kept_c else np.zeros(0, dtype=np.int64)
     result = _finish(process, x_all, w_all, c_all, sum_w, sum_w2, n_pts, n_over, weighted, w_max,
                      i_vegas, e_vegas, chi2, tuple(mine), seed, n_events if n_shards == 1 else None)
     result.timing_s = {"adapt": t_adapt, "sample": t_sample, "total": time.perf_counter() - t0}
@@ -219,11 +223,10 @@ def generate(
 def _finish(process, x, w, chunk, sum_w, sum_w2, n_pts, n_over, weighted, w_max, i_vegas, e_vegas, chi2,
             chunks, seed, trim_to):
     """Normalise weights, build the event block (kinematics evaluated per chunk stream)."""
-    integral = sum_w / n_pts
-    var = max(sum_w2 / n_pts - integral**2, 0.0)
-    error = math.sqrt(var / n_pts)
+    integral = sum_w / n_pts if n_pts else 0.0
+    error = math.sqrt(max(sum_w2 / n_pts - integral**2, 0.0) / n_pts) if n_pts else 0.0
     if weighted:
-        weights = w / n_pts
+        weights = w / max(n_pts, 1)
     else:
         weights = np.full(len(w), integral / max(len(w), 1))
     # kinematics: one extra stream per chunk so that shards reproduce the same events
@@ -234,7 +237,11 @@ def _finish(process, x, w, chunk, sum_w, sum_w2, n_pts, n_over, weighted, w_max,
         blk = process.events(x[sel], weights[sel], rng)
         blk.info["chunk"] = np.full(blk.n_events, c, dtype=np.int64)
         pieces.append(blk)
-    block = EventBlock.concatenate(pieces) if pieces else process.events(x[:0], weights[:0], np.random.default_rng(seed))
+    if pieces:
+        block = EventBlock.concatenate(pieces)
+    else:  # a shard without chunks: an empty block of the right topology
+        block = process.events(x[:0], weights[:0], np.random.default_rng(seed))
+        block.info["chunk"] = np.zeros(0, dtype=np.int64)
     # trim after the kinematics so that a chunk's events do not depend on where the run stops
     if not weighted and trim_to is not None and block.n_events > trim_to:
         block = block.select(slice(0, trim_to))
@@ -260,14 +267,15 @@ def merge(results: list[GenerationResult], n_events: int | None = None) -> Gener
     sum_w2 = sum(r.sum_w2 for r in results)
     n_pts = sum(r.n_generated for r in results)
     n_over = sum(r.n_overweight for r in results)
-    block = EventBlock.concatenate([r.block for r in results])
+    block = EventBlock.concatenate([r.block for r in results if r.block.n_events] or [results[0].block])
     order = np.argsort(block.info["chunk"], kind="stable")
     block = block.select(order)
     integral = sum_w / n_pts
     error = math.sqrt(max(sum_w2 / n_pts - integral**2, 0.0) / n_pts)
     if first.weighted:
         block.weight = block.weight * np.concatenate(
-            [np.full(r.block.n_events, r.n_generated / n_pts) for r in results])[order]
+            [np.full(r.block.n_events, r.n_generated / n_pts) for r in results if r.block.n_events]
+            or [np.zeros(0)])[order]
     else:
         if n_events is not None and block.n_events > n_events:
             block = block.select(slice(0, n_events))

@@ -19,7 +19,8 @@ def _zprime_br_key(daughters: tuple[str, ...], light: set[str]) -> str:
     if set(daughters) <= light:
         return "nunu"
     if len(daughters) == 2 and daughters[0] in ("e+", "e-", "mu+", "mu-"):
-        return "".join(sorted(daughters, reverse=True))  # "e+e-", "mu+mu-"
+        lep = daughters[0].rstrip("+-")
+        return f"{lep}+{lep}-"  # "e+e-", "mu+mu-"
     if all(d.startswith("N") for d in daughters):
         return "".join(sorted(daughters, key=lambda d: int(d[1:])))
     return "".join(daughters)

@@ -79,3 +79,15 @@ def test_same_seed_same_events_and_shards_merge_exactly(weighted):
     assert merged.error == pytest.approx(full.error, rel=1e-9)
     other = generate(toy, **{**kw, "seed": 12})
     assert not np.array_equal(other.block.p[:10], full.block.p[:10])
+
+
+def test_more_shards_than_chunks_merge_exactly():
+    # a shard may get no chunk at all; merging still reproduces the unsharded run
+    toy = Toy()
+    kw = dict(n_events=500, seed=2, weighted=False, n_adapt=3, evals_per_iter=2000)
+    full = generate(toy, **kw)
+    shards = [generate(toy, shard=s, n_shards=16, **kw) for s in range(16)]
+    assert any(s.block.n_events == 0 for s in shards)
+    merged = merge(shards, n_events=500)
+    np.testing.assert_array_equal(merged.block.p, full.block.p)
+    assert merged.integral == pytest.approx(full.integral, rel=1e-12)

@@ -28,12 +28,14 @@ class Model:
     Parameters
     ----------
     params : ModelParameters (masses in GeV).
-    convention : vector-vertex convention for Majorana pairs, one of ``widths.CONVENTIONS``:
+    convention : vector-vertex convention for Majorana pairs (default: params.vertex_convention), one of ``widths.CONVENTIONS``:
         "majorana" (default, physical: a_R = -a_L^*, 1/2 for identical pairs) or "paper" (a_R = -a_L, no 1/2,
         which reproduces Tables I/II of the paper; see generator/model/widths.py).
     """
 
-    def __init__(self, params: ModelParameters, convention: str = "majorana"):
+    def __init__(self, params: ModelParameters, convention: str | None = None):
+        if convention is None:
+            convention = params.vertex_convention
         if convention not in CONVENTIONS:
             raise UnknownNameError("vertex convention", convention, CONVENTIONS)
         self.params = params

@@ -15,6 +15,8 @@ from generator import constants as const
 from generator.errors import CardError, UnknownNameError
 
 ALLOWED_FLAVOURS = ("e", "mu", "tau")
+#: Z'/Z vertex conventions for Majorana pairs (see generator/model/widths.py and the README).
+VERTEX_CONVENTIONS = ("majorana", "paper")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class ModelParameters:
     m_phiprime : dark scalar mass, GeV.
     sin_theta : Higgs - Phi scalar mixing.
     name : label for output.
+    vertex_convention : "majorana" (physical Majorana vertex g (X_ij P_L - X_ij^* P_R), 1/2 for identical pairs;
+        default) or "paper" (pure axial |X_ij| for every pair, no 1/2: reproduces Tables I/II of the paper).
     """
 
     flavours: tuple[str, ...]
@@ -48,6 +52,7 @@ class ModelParameters:
     m_phiprime: float
     sin_theta: float = 0.0
     name: str = "custom"
+    vertex_convention: str = "majorana"
     notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
@@ -153,6 +158,8 @@ class ModelParameters:
             raise CardError("model.alpha_D", f"= {self.alpha_D}: must be <= 1 (perturbative dark coupling)")
         if self.m_Zprime >= 0.5 * const.M_Z:
             raise CardError("model.m_Zprime_GeV", f"= {self.m_Zprime} GeV: the model (Eq. 3) assumes m_Z' << m_Z; allowed < {0.5 * const.M_Z:.1f} GeV")
+        if self.vertex_convention not in VERTEX_CONVENTIONS:
+            raise UnknownNameError("vertex convention (model.vertex_convention)", self.vertex_convention, VERTEX_CONVENTIONS)
         if not (math.isfinite(self.sin_theta) and abs(self.sin_theta) < 1):
             raise CardError("model.sin_theta", f"= {self.sin_theta}: must satisfy |sin theta| < 1")
 

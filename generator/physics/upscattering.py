@@ -69,6 +69,7 @@ from generator.kernels import kernel
 from generator.model import couplings as cpl
 from generator.model.parameters import ModelParameters
 from generator.model.spectrum import Spectrum
+from generator.model.widths import vector_vertex
 from generator.physics.form_factors import (
     axial_scalar,
     helm_radius_fm,
@@ -508,8 +509,11 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     weights = [np.conj(u_row[i]) if eta > 0 else u_row[i] for i in light]
     side = 0 if eta > 0 else 1  # P_L coefficient for neutrinos, P_R for antineutrinos
 
+    convention = getattr(model, "convention", p.vertex_convention)
+
     def lepton(g: float, X: np.ndarray) -> complex:
-        return complex(sum(w * cpl.majorana_vector_couplings(g, X, j, i)[side] for w, i in zip(weights, light)))
+        # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention (generator.model.widths.vector_vertex)
+        return complex(sum(w * vector_vertex(g, X, j, i, convention)[side] for w, i in zip(weights, light)))
 
     g_z = const.G_WEAK / (2.0 * const.CW)
     g_nc_zp = cpl.zprime_nc_coupling(p)
