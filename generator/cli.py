@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("detect", help="apply a detector module to a run's ROOT ntuple")
     d.add_argument("--detector", required=True)
     d.add_argument("path", help="run directory or ROOT file")
-    d.add_argument("--out", help="output directory (default: the run directory)")
+    d.add_argument("--out", help="output directory (default: RUN_DIR/detector_<name>/)")
     d.add_argument("--seed", type=int, default=1, help="seed of the smearing")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_cmd_detect)

@@ -161,6 +161,10 @@ def _summary(card, model, runs: list[ChannelRun]) -> dict:
     err = float(np.sqrt(sum(c["expected_events_err"] ** 2 for c in chans)))
     exp = card.experiment
     spec = model.spectrum
+    # exposure of the run: POT (neutrino beams), integrated luminosity per running point (colliders), kaon decays
+    pots = {c["pot"] for c in chans if c.get("pot")}
+    lumis = {(c.get("run") or c.get("sqrt_s_GeV")): c["luminosity_fb"] for c in chans if c.get("luminosity_fb")}
+    kaons = {c["n_decays"] for c in chans if c.get("n_decays")}
     return {
         "version": __version__, "run_name": card.name, "seed": card.run.seed, "shard": card.run.shard,
         "n_shards": card.run.n_shards, "card": card.text, "model": card.parameters().name,
@@ -169,6 +173,10 @@ def _summary(card, model, runs: list[ChannelRun]) -> dict:
         "hnl_mass_GeV": {n: spec.mass(n) for n in spec.heavy_names},
         "hnl_ctau0_cm": {n: model.ctau0_cm(n) for n in spec.heavy_names},
         "weighted": card.run.weighted,
+        "pot": max(pots) if pots else None,
+        "luminosity_fb": float(sum(lumis.values())) if lumis else None,
+        "n_kaon_decays": max(kaons) if kaons else None,
+        "vertex_convention": model.convention,
     }
 
 
