@@ -123,6 +123,11 @@ def run_detector(name: str, events: ak.Array, metadata: dict | None, rng: np.ran
     card = load_detector_card(name)
     if options is None:
         options = (metadata.get("detector_options") or {}).get(name)
+    if "acceptance_in_generation" in card.options:
+        # kaon channels generated with [experiment] acceptance < 1 already carry it in their weights
+        accs = [c.get("acceptance") for c in metadata.get("channels", []) if isinstance(c, dict)]
+        applied = bool(accs) and all(a is not None and a < 1 for a in accs)
+        options = {"acceptance_in_generation": applied, **(options or {})}
     opts = resolve_options(card, options)
     check_fields(events, source=f"detector {name} input")
     cols = extract_truth(events)

@@ -405,8 +405,8 @@ class ModuleSpec:
     outputs: tuple[str, ...]
     params: dict
     ref: str = ""
-    enabled_if: str | None = None
-    enabled_unless: str | None = None
+    enabled_if: str | list[str] | None = None
+    enabled_unless: str | list[str] | None = None
     where: str = ""
 
     def param(self, key: str, default: Any = ..., kind: type | tuple = (int, float)) -> Any:
@@ -586,9 +586,12 @@ def load_detector_card(name: str) -> DetectorCard:
             if not (isinstance(v, list) and all(isinstance(s, str) for s in v)):
                 raise DetectorCardError(where, f"{key}.{k}", f"{v!r} must be a list of column names")
         for flag in ("enabled_if", "enabled_unless"):
-            if flag in m and m[flag] not in options:
-                raise DetectorCardError(where, f"{key}.{flag}", f"{m[flag]!r} is not a key of [options] "
-                                        f"({', '.join(options) or 'none'})")
+            names = m.get(flag, [])
+            names = [names] if isinstance(names, str) else names
+            for flag_name in names:
+                if flag_name not in options:
+                    raise DetectorCardError(where, f"{key}.{flag}", f"{flag_name!r} is not a key of [options] "
+                                            f"({', '.join(options) or 'none'})")
         for inp in m.get("inputs", []):
             if not _is_known(inp, known):
                 raise DetectorCardError(where, f"{key}.inputs", f"{inp!r} is produced by no earlier module "
@@ -625,11 +628,16 @@ def resolve_options(card: DetectorCard, overrides: dict | None) -> dict:
 def run_chain(state: DetectorState) -> None:
     """Run the card's modules in order (skipping those disabled by ``enabled_if/unless`` options)."""
     for spec in state.card.modules:
-        if spec.enabled_if is not None and not state.options.get(spec.enabled_if):
+        if spec.enabled_if is not None and not all(state.options.get(k) for k in _names(spec.enabled_if)):
             continue
-        if spec.enabled_unless is not None and state.options.get(spec.enabled_unless):
+        if spec.enabled_unless is not None and any(state.options.get(k) for k in _names(spec.enabled_unless)):
             continue
         MODULE_TYPES[spec.type](state, spec)
+
+
+def _names(flag: str | list[str]) -> list[str]:
+    """Option names of an enabled_if / enabled_unless entry (one name or a list)."""
+    return [flag] if isinstance(flag, str) else list(flag)
 
 
 # =============================================================================== generic modules

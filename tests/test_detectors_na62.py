@@ -111,3 +111,16 @@ def test_geometry_replaces_constant_acceptance():
     sel = ak.to_numpy(res.reco["selected"])
     assert res.expected_events_after == pytest.approx(float(np.sum(ak.to_numpy(res.reco["weight_in"])[sel])))
     assert 0.0 < res.efficiency < 1.0
+
+
+def test_generator_level_acceptance_is_not_applied_twice():
+    # a kaon run generated with [experiment] acceptance = 0.04 already carries it in its weights
+    rng = np.random.default_rng(41)
+    ev = na62_events(500, rng)
+    meta = {"channels": [{"name": "kaon_decay:N6", "acceptance": 0.04}]}
+    res = detectors.run_detector("na62", ev, meta, np.random.default_rng(42))
+    flow = dict(res.cutflow)
+    assert "overall acceptance (4%)" not in flow
+    assert res.efficiency > 0.9  # only the vertex and kinematic windows remain
+    full = detectors.run_detector("na62", ev, {"channels": [{"acceptance": 1.0}]}, np.random.default_rng(42))
+    assert "overall acceptance (4%)" in dict(full.cutflow)
