@@ -2,6 +2,7 @@
 
     dsgen spectrum CARD [--json]
     dsgen xsec CARD [--json] [--emin GeV --emax GeV --n N --linear]
+    dsgen mesons [CARD] [--json]
     dsgen run CARD [-n N] [--seed S] [--out DIR] [--shard K --n-shards M] [--weighted] [--no-progress]
     dsgen merge RUN_DIR [RUN_DIR ...] --out DIR
     dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR]
@@ -26,6 +27,23 @@ def _cmd_spectrum(args) -> int:
 
     rep = spectrum_report(load_card(args.card).parameters())
     print(json.dumps(rep, indent=2) if args.json else format_spectrum(rep))
+    return 0
+
+
+def _cmd_mesons(args) -> int:
+    from generator.physics.meson import format_vector_br_table, vector_br_table
+
+    if args.card:
+        from generator.card import load_card
+
+        p = load_card(args.card).parameters()
+        m_zp, eps2 = p.m_Zprime, p.epsilon**2
+    else:
+        m_zp, eps2 = 1.25, 4.6e-4
+    if args.json:
+        print(json.dumps({"m_Zprime_GeV": m_zp, "epsilon2": eps2, "rows": vector_br_table(m_zp, eps2)}, indent=2))
+    else:
+        print(format_vector_br_table(m_zp, eps2))
     return 0
 
 
@@ -104,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("card")
     s.add_argument("--json", action="store_true", help="print JSON (GeV, cm) instead of a table")
     s.set_defaults(func=_cmd_spectrum)
+
+    v = sub.add_parser("mesons", help="B(V -> N_j N_k) / (|V_jk|^2 alpha_D) for J/psi, Upsilon(1S-4S) (App. B e)")
+    v.add_argument("card", nargs="?", help="card whose m_Z' and epsilon are used (default: the paper's)")
+    v.add_argument("--json", action="store_true")
+    v.set_defaults(func=_cmd_mesons)
 
     x = sub.add_parser("xsec", help="upscattering cross sections sigma(E_nu) in cm^2 for every open channel")
     x.add_argument("card")

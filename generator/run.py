@@ -75,6 +75,8 @@ class RunResult:
             ev = f"{c['expected_events']:.4g} +- {c['expected_events_err']:.2g}"
             lines.append(f"  {c['name']:<44}{sig}{ev:>24}{c['n_generated']:>11}{c['n_events']:>9}")
         lines.append(f"  total expected events: {s['expected_events_total']:.4g} +- {s['expected_events_total_err']:.2g}")
+        if abs(s["expected_events_after_decays_total"] - s["expected_events_total"]) > 1e-9 * max(s["expected_events_total"], 1):
+            lines.append(f"  after decays (forced-channel BRs, forced volumes): {s['expected_events_after_decays_total']:.4g}")
         for k, v in self.files.items():
             lines.append(f"  {k}: {v}")
         if "detector" in s:
@@ -120,14 +122,36 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj)}")
 
 
+def _stage_bar(card, total: int):
+    """Progress bar over the stages of a run (generation per channel, decays, each output)."""
+    if not card.run.progress:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=f"run {card.name}", unit="stage")
+
+
+def _advance(bar, label: str) -> None:
+    if bar is not None:
+        bar.set_postfix_str(label)
+        bar.update(1)
+
+
 def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> RunResult:
     """Generate, decay and write a card's events. Returns the RunResult (summary, blocks, file paths)."""
     from generator.model.model import Model
 
     t0 = time.perf_counter()
     rc = card.run
+    if write and card.detector is not None and "root" not in card.output.formats:
+        from generator.errors import CardError
+
+        raise CardError("output.formats", f"{card.output.formats}: [detector] {card.detector.name!r} reads the ROOT "
+                        "TTree, add 'root' to the formats")
     model = Model(card.parameters())
     specs = build_channels(card, model)
+    n_out = (len(card.output.formats) + int(card.output.plots) + int(card.detector is not None)) if write else 0
+    bar = _stage_bar(card, len(specs) + int(card.decay.enabled) + n_out)
     runs = []
     for i, spec in enumerate(specs):
         res = generate(
@@ -136,6 +160,7 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> Run
         )
         res.block.channel = spec.name
         runs.append(ChannelRun(spec, res))
+        _advance(bar, f"generated {spec.name}")
     t_gen = time.perf_counter() - t0
     blocks = [r.result.block for r in runs]
     if card.decay.enabled:
@@ -143,11 +168,14 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> Run
 
         rng = np.random.default_rng([rc.seed, rc.shard, 99])
         blocks = decay_blocks(blocks, model, card.decay, rng)
+        _advance(bar, "decays")
     t_dec = time.perf_counter() - t0 - t_gen
-    summary = _summary(card, model, runs)
+    summary = _summary(card, model, runs, blocks)
     result = RunResult(card=card, out_dir=output_dir(card, out_dir), channels=runs, blocks=blocks, summary=summary)
     if write:
-        _write_outputs(result, model)
+        _write_outputs(result, model, lambda label: _advance(bar, label))
+    if bar is not None:
+        bar.close()
     summary["timing_s"] = {"generation": t_gen, "decay": t_dec, "total": time.perf_counter() - t0}
     if write:
         write_json(result.out_dir / "summary.json", summary)
@@ -155,8 +183,15 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> Run
     return result
 
 
-def _summary(card, model, runs: list[ChannelRun]) -> dict:
+def _summary(card, model, runs: list[ChannelRun], blocks: list) -> dict:
     chans = [r.summary() for r in runs]
+    # after the decay step: forced channels carry their branching ratio in the weights, and events whose decay
+    # was forced into a volume carry that probability; these sums are the rates of the decayed samples.
+    after = {}
+    for b in blocks:
+        after[b.channel] = after.get(b.channel, 0.0) + float(b.weight.sum())
+    for c in chans:
+        c["expected_events_after_decays"] = after.get(c["name"], 0.0)
     tot = sum(c["expected_events"] for c in chans)
     err = float(np.sqrt(sum(c["expected_events_err"] ** 2 for c in chans)))
     exp = card.experiment
@@ -170,6 +205,7 @@ def _summary(card, model, runs: list[ChannelRun]) -> dict:
         "n_shards": card.run.n_shards, "card": card.text, "model": card.parameters().name,
         "experiment": exp.name if exp else None,
         "channels": chans, "expected_events_total": tot, "expected_events_total_err": err,
+        "expected_events_after_decays_total": float(sum(c["expected_events_after_decays"] for c in chans)),
         "hnl_mass_GeV": {n: spec.mass(n) for n in spec.heavy_names},
         "hnl_ctau0_cm": {n: model.ctau0_cm(n) for n in spec.heavy_names},
         "weighted": card.run.weighted,
@@ -180,7 +216,7 @@ def _summary(card, model, runs: list[ChannelRun]) -> dict:
     }
 
 
-def _write_outputs(result: RunResult, model) -> None:
+def _write_outputs(result: RunResult, model, done=lambda label: None) -> None:
     card, out = result.card, result.out_dir
     out.mkdir(parents=True, exist_ok=True)
     run_info = dict(result.summary)
@@ -191,22 +227,33 @@ def _write_outputs(result: RunResult, model) -> None:
         path = out / ("events.hepmc3.gz" if card.output.gzip else "events.hepmc3")
         write_hepmc(path, result.blocks, run_info, gzip=card.output.gzip)
         result.files["hepmc3"] = str(path)
-    if "root" in fmts or "rntuple" in fmts:
+        done("HepMC3 written")
+    if "root" in fmts:
         from generator.io.root import write_root
 
         path = out / "events.root"
-        write_root(path, result.blocks, run_info, rntuple=("rntuple" in fmts and "root" not in fmts))
+        write_root(path, result.blocks, run_info)
         result.files["root"] = str(path)
+        done("ROOT TTree written")
+    if "rntuple" in fmts:
+        from generator.io.root import write_root
+
+        path = out / ("events_rntuple.root" if "root" in fmts else "events.root")
+        write_root(path, result.blocks, run_info, rntuple=True)
+        result.files["rntuple"] = str(path)
+        done("ROOT RNTuple written")
     if card.output.plots:
         from generator.plots import control_plots
 
         result.files["plots"] = [str(p) for p in control_plots(result.blocks, out)]
-    if card.detector is not None and "root" in result.files:
+        done("plots")
+    if card.detector is not None:
         from detectors import detect_main
 
         det = detect_main(card.detector.name, result.files["root"], out_dir=out,
                           seed=card.detector.seed if card.detector.seed is not None else card.run.seed)
         result.summary["detector"] = det
+        done(f"detector {card.detector.name}")
 
 
 def merge_runs(run_dirs: list[str | Path], out_dir: str | Path) -> Path:
