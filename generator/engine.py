@@ -189,7 +189,7 @@ def generate(
     sizes = _plan(n_events, weighted, eff, chunk_size)
     mine = [c for c in range(len(sizes)) if c % n_shards == shard]
     bar = _progress(len(mine), f"sample {process.name}", progress)
-    blocks, sum_w, sum_w2, n_pts, n_over = [], 0.0, 0.0, 0, 0
+    sum_w, sum_w2, n_pts, n_over = 0.0, 0.0, 0, 0
     kept_x, kept_w, kept_c = [], [], []
     for c in mine:
         rng = np.random.default_rng([seed, _CHUNK_OFFSET + c])

@@ -14,6 +14,7 @@ import pytest
 from scipy import integrate
 
 from generator import constants as const
+from generator.model.couplings import majorana_vector_couplings
 from generator.physics import ee
 from generator.physics import meson as mes
 
@@ -97,7 +98,7 @@ def test_pair_massless_limit_is_b12():
     # e eps on electrons, g_X (V, -V^*) on N_i N_j, massless N, zero width: Eq. (B12) to 1e-6 (brief)
     eps2, alpha_D, V = 4.6e-4, 0.39, 0.22j
     g_x = math.sqrt(4 * math.pi * alpha_D)
-    aL, aR = ee.majorana_vector_couplings(g_x, np.array([[0, V], [np.conj(V), 0]]), 0, 1)
+    aL, aR = majorana_vector_couplings(g_x, np.array([[0, V], [np.conj(V), 0]]), 0, 1)
     e_eps = const.E_CHARGE * math.sqrt(eps2)
     for sqrt_s in (10.02, 10.36):
         c = np.linspace(-1, 1, 11)
@@ -120,7 +121,7 @@ def test_dirac_pair_gets_vector_coupling():
     # Two degenerate Majorana states of opposite CP (X_12 = i) form a Dirac fermion: the Majorana rule must give a
     # pure vector coupling, whose threshold behaviour is s-wave, sigma_V ~ beta (3 - beta^2) / 2, unlike an axial one,
     # sigma_A ~ beta^3 (standard e+e- -> f fbar results, e.g. PDG "Cross-section formulae"); exact -> 1e-9.
-    aL, aR = ee.majorana_vector_couplings(1.0, np.array([[0, 1j], [-1j, 0]]), 0, 1)
+    aL, aR = majorana_vector_couplings(1.0, np.array([[0, 1j], [-1j, 0]]), 0, 1)
     assert aL == pytest.approx(aR)
     m, s = 1.0, (2.0 + 1e-3) ** 2
     beta = math.sqrt(1 - 4 * m * m / s)

@@ -67,15 +67,18 @@ def z_fermion_couplings(fermion: str) -> tuple[float, float]:
 
 
 def majorana_vector_couplings(g: float, X: np.ndarray, i: int, j: int) -> tuple[complex, complex]:
-    """(g_L, g_R) of a vector to the Majorana pair (N_i, N_j) for a hermitian vertex matrix X (V or C).
+    """(g_L, g_R) of the vertex nubar_i gamma^mu (g_L P_L + g_R P_R) nu_j of a vector to Majorana states.
 
-    The flavour current nubar_D gamma P_L nu_D = sum_ij X_ij nubar_i gamma P_L nu_j, with the Majorana identity
-    nubar_i gamma P_L nu_j = -nubar_j gamma P_R nu_i, is (1/2) nubar gamma (X P_L - X^T P_R) nu, X^T = X^*
-    (Eq. A2 writes X^dagger, equal to X^T only for real X). Denner's Majorana rule then gives the vertex
-    gamma^mu (g X_ij P_L - g X_ij^* P_R): axial for real X_ij, vector for imaginary X_ij (opposite CP parities).
-    The identical-particle factor 1/2 for i == j is applied in widths and cross sections.
+    X is a hermitian vertex matrix (V or C of Eq. A3), g the overall coupling (g_X for the Z' dark current).
+    Derivation: with two-component spinors and n = U chi, the Dirac current is sum_ij X_ij chi_i^dag sigmabar chi_j,
+    and chi_i^dag sigmabar chi_j = Psibar_i gamma P_L Psi_j = -Psibar_j gamma P_R Psi_i for Majorana Psi_k.
+    Collecting the (i, j) and (j, i) terms gives g gamma^mu (X_ij P_L - X_ij^* P_R) (Eq. A2 with X^dagger read as
+    X^T): axial for real X_ij, vector for imaginary X_ij (opposite CP parities; two degenerate Majorana states of
+    a Dirac fermion have X_12 = i and couple as a vector, as they must). For i == j the 1/2 of Eq. A2 cancels
+    against the two Wick contractions; phase space then carries 1/2 for the identical pair.
     """
-    return g * X[i, j], -g * np.conj(X[i, j])
+    x = complex(X[i, j])
+    return g * x, -g * x.conjugate()
 
 
 def majorana_scalar_couplings(X: np.ndarray, i: int, j: int) -> tuple[complex, complex]:

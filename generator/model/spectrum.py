@@ -17,7 +17,6 @@ from functools import cached_property
 
 import numpy as np
 
-from generator import constants as const
 from generator.errors import UnknownNameError
 from generator.model.parameters import ModelParameters
 

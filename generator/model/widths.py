@@ -72,11 +72,6 @@ ALPHA_S_MZ = 0.1179
 
 
 # ------------------------------------------------------------------------------------------ kinematics
-def kallen(a, b, c):
-    """Kallen function lambda(a, b, c) = a^2 + b^2 + c^2 - 2ab - 2ac - 2bc (GeV^4 for GeV^2 arguments)."""
-    return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
-
-
 def _sqrt_lambda(M, m1, m2):
     """sqrt(lambda(M^2, m1^2, m2^2)) in GeV^2, zero when closed (M <= m1 + m2)."""
     if M <= m1 + m2:
@@ -85,13 +80,8 @@ def _sqrt_lambda(M, m1, m2):
 
 
 # ------------------------------------------------------------------------------------------ vertices
-def majorana_vector_vertex(g: float, X: np.ndarray, j: int, i: int) -> tuple[complex, complex]:
-    """(a_L, a_R) of the vertex nbar_j gamma^mu (a_L P_L + a_R P_R) n_i from g V_mu nbar gamma (X P_L - X^T P_R)/2 n.
-
-    a_L = g X_ji, a_R = -g X_ji^* (X hermitian; module docstring). Dimensionless.
-    """
-    x = complex(X[j, i])
-    return g * x, -g * x.conjugate()
+#: (a_L, a_R) of nbar_j gamma^mu (a_L P_L + a_R P_R) n_i: a_L = g X_ji, a_R = -g X_ji^* (physical Majorana vertex).
+majorana_vector_vertex = cpl.majorana_vector_couplings
 
 
 #: vertex conventions: "majorana" (physical, default) and "paper" (reproduces Tables I/II, see module docstring).

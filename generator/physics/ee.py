@@ -35,16 +35,13 @@ import numpy as np
 
 from generator import constants as const
 from generator.errors import PhysicsError
+from generator.kernels.phase_space import kallen
+from generator.model.widths import gamma_vector_to_fermions as vector_to_ff_width
 
 FOUR_PI = 4.0 * math.pi
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def kallen(a, b, c):
-    """Kallen function lambda(a, b, c) = a^2 + b^2 + c^2 - 2ab - 2ac - 2bc (PDG Review "Kinematics", Sec. 49.4); GeV^4 for GeV^2 inputs."""
-    return a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
-
-
 def cm_momentum(sqrt_s, m1, m2):
     """Momentum (GeV) of either particle of a two-body final state in its rest frame, sqrt(lambda(s, m1^2, m2^2)) / (2 sqrt s).
 
@@ -55,43 +52,7 @@ def cm_momentum(sqrt_s, m1, m2):
     return np.sqrt(np.clip(lam, 0.0, None)) / (2.0 * np.sqrt(s))
 
 
-def majorana_vector_couplings(g: float, X: np.ndarray, i: int, j: int) -> tuple[complex, complex]:
-    """Feynman-rule chiral couplings (a_L, a_R) of a vector to the Majorana pair (N_i, N_j) (dimensionless).
-
-    Derivation (two-component spinors chi_k, Majorana Psi_k = (chi_k, chi_k^dagger)): with n = U chi the current is
-    sum_ij X_ij chi_i^dag sigmabar chi_j, and chi_i^dag sigmabar chi_j = Psibar_i gamma P_L Psi_j = -Psibar_j gamma P_R Psi_i.
-    Collecting the (i, j) and (j, i) terms gives the vertex  g gamma^mu (X_ij P_L - X_ji P_R), i.e. a_R = -g X_ij^*
-    for hermitian X (Eq. A2 with V^dagger -> V^T). Check: two degenerate Majorana states of opposite CP (a Dirac
-    fermion) have X_12 = i and get a pure vector coupling, as a Dirac fermion must. For i == j the same vertex holds
-    (the 1/2 of Eq. A2 cancels against the two Wick contractions) and phase space gets the factor 1/2.
-
-    g : overall coupling (g_X for the Z', g_X s_W chi for the Z).  X : hermitian vertex matrix (V of Eq. A3).
-    """
-    x = complex(X[i, j])
-    return g * x, -g * np.conj(x)
-
-
 # ------------------------------------------------------------------------------------------ widths
-def vector_to_ff_width(M, m1, m2, aL, aR, identical: bool = False):
-    """Width (GeV) of a vector of mass M (GeV) into fermions of masses m1, m2 (GeV) with couplings (aL, aR).
-
-    Spin-summed |M|^2 (our trace, -g + q q / M^2 polarisation sum; checked against explicit Dirac matrices in
-    tests/test_ee_physics.py):
-        sum|M|^2 = 2 B [ 2 x + (2 m1^2 m2^2 + x (m1^2 + m2^2)) / M^2 ] + 12 m1 m2 Re(aL aR^*),
-        x = (M^2 - m1^2 - m2^2) / 2,  B = |aL|^2 + |aR|^2,
-    Gamma = k / (8 pi M^2) * sum|M|^2 / 3 * (1/2 if identical), k = cm_momentum(M, m1, m2) (PDG Eq. 49.18).
-    Massless limit: Gamma = M (|aL|^2 + |aR|^2) / (24 pi).
-    """
-    M = np.asarray(M, dtype=float)
-    k = cm_momentum(M, m1, m2)
-    B = abs(aL) ** 2 + abs(aR) ** 2
-    R = float(np.real(aL * np.conj(aR)))
-    x = 0.5 * (M * M - m1 * m1 - m2 * m2)
-    amp2 = 2.0 * B * (2.0 * x + (2.0 * m1**2 * m2**2 + x * (m1**2 + m2**2)) / (M * M)) + 12.0 * m1 * m2 * R
-    width = k / (8.0 * math.pi * M * M) * amp2 / 3.0
-    return np.where(M > m1 + m2, width * (0.5 if identical else 1.0), 0.0)
-
-
 # ------------------------------------------------------------------------------------------ e+e- -> f_i f_j
 def _chiral_amplitudes(s, eL, eR, aL, aR, m_med, width_med):
     """Effective couplings C_XY = sum_k e_X^k a_Y^k / (s - m_k^2 + i m_k G_k) (GeV^-2) of the mediators k.

@@ -29,7 +29,8 @@ from particle import Particle
 
 from generator import constants as const
 from generator.errors import KinematicallyClosedError, UnknownNameError
-from generator.physics.ee import kallen, vector_to_ff_width
+from generator.kernels.phase_space import kallen
+from generator.physics.ee import vector_to_ff_width
 
 
 # ------------------------------------------------------------------------------------------ vector mesons
