@@ -522,7 +522,11 @@ class DecayPlan:
     sum of the exclusive branching ratios (so weights still sum to the rate of what is generated).
     """
 
-    def __init__(self, model, section, table: ParticleTable | None = None) -> None:
+    def __init__(self, model, section, table: ParticleTable | None = None, prescan_seed=None) -> None:
+        """prescan_seed: seed (int or sequence) of the accept-reject bound prescans. With it the bounds, and so
+        the sampled events for a given decay stream, do not depend on which events are decayed first: a run
+        can then decay its production chunks one by one (generator.run) and shards merge exactly."""
+        self._prescan_rng = None if prescan_seed is None else np.random.default_rng(prescan_seed)
         self.model = model
         self.section = section
         self.table = table or ParticleTable(model)
@@ -624,7 +628,7 @@ class DecayPlan:
                 raise PhysicsError(f"three-body channel {label!r} has no mediator couplings to sample from")
             s: ThreeBodySampler | TwoBodySampler = ThreeBodySampler(
                 M, ms[0], ms[1], ms[2], chan.med_m, chan.med_w, chan.aL, chan.aR, chan.bL, chan.bR)
-            s.prescan(rng)
+            s.prescan(self._prescan_rng if self._prescan_rng is not None else rng)
         else:
             alpha = 0.0
             kinds = [_boson_kind(d) for d in chan.daughters]
@@ -753,19 +757,21 @@ def _decay_recursive(block: EventBlock, plan: DecayPlan, rng: np.random.Generato
 
 
 def decay_blocks(blocks: list[EventBlock], model, decay_section, rng: np.random.Generator,
-                 report: dict | None = None) -> list[EventBlock]:
+                 report: dict | None = None, plan: DecayPlan | None = None) -> list[EventBlock]:
     """Decay every decayable state of every block, recursively; one output block per topology.
 
     blocks : produced events (HNLs, Z', phi' with status 1); model : generator.model.model.Model;
     decay_section : generator.card.DecaySection ([decay] of the card); rng : numpy Generator.
     report : optional dict, filled with accept-reject statistics per channel ("channels") and the
     numbers of events in and out ("n_in", "n_out", "sum_w_in", "sum_w_out").
+    plan : a DecayPlan to reuse across calls (built from model and decay_section when None).
     Returns the decayed blocks (weights in the input blocks' unit). With ``decay_section.enabled``
     false the input list is returned unchanged.
     """
     if not decay_section.enabled:
         return list(blocks)
-    plan = DecayPlan(model, decay_section)
+    if plan is None:
+        plan = DecayPlan(model, decay_section)
     out: list[EventBlock] = []
     for b in blocks:
         out.extend(_decay_recursive(b, plan, rng))

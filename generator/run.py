@@ -21,6 +21,7 @@ from generator.channel import ChannelSpec
 from generator.engine import GenerationResult, generate, merge
 from generator.errors import DataFileError
 from generator.io.atomic import atomic_path
+from generator.record import EventBlock
 
 PRODUCTION_MODULES = {
     "upscattering": "generator.processes.upscattering",
@@ -137,6 +138,27 @@ def _advance(bar, label: str) -> None:
         bar.update(1)
 
 
+def decay_by_chunk(blocks: list, model, decay_section, seed: int) -> list:
+    """Decay produced events chunk by chunk, each production chunk with its own stream [seed, 99, block, chunk].
+
+    The accept-reject bounds come from seed-only prescans (one DecayPlan per run), so the decayed events of a
+    chunk are the same whichever shard produced it: shards merge into exactly the events of the unsharded run.
+    Output blocks are grouped by (channel, topology), events ordered by chunk.
+    """
+    from generator.decay import DecayPlan, decay_blocks
+
+    plan = DecayPlan(model, decay_section, prescan_seed=[seed, 98])
+    groups: dict[tuple, list] = {}
+    for k, block in enumerate(blocks):
+        chunk = np.asarray(block.info.get("chunk", np.zeros(block.n_events, dtype=np.int64)))
+        for c in np.unique(chunk):
+            rng = np.random.default_rng([seed, 99, k, int(c)])
+            for out in decay_blocks([block.select(chunk == c)], model, decay_section, rng, plan=plan):
+                key = (out.channel, out.pdg.tobytes(), out.status.tobytes(), out.mother.tobytes())
+                groups.setdefault(key, []).append(out)
+    return [EventBlock.concatenate(parts) for parts in groups.values()]
+
+
 def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> RunResult:
     """Generate, decay and write a card's events. Returns the RunResult (summary, blocks, file paths)."""
     from generator.model.model import Model
@@ -164,10 +186,7 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> Run
     t_gen = time.perf_counter() - t0
     blocks = [r.result.block for r in runs]
     if card.decay.enabled:
-        from generator.decay import decay_blocks
-
-        rng = np.random.default_rng([rc.seed, rc.shard, 99])
-        blocks = decay_blocks(blocks, model, card.decay, rng)
+        blocks = decay_by_chunk(blocks, model, card.decay, rc.seed)
         _advance(bar, "decays")
     t_dec = time.perf_counter() - t0 - t_gen
     summary = _summary(card, model, runs, blocks)
