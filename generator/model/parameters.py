@@ -57,7 +57,10 @@ class ModelParameters:
 
     def __post_init__(self) -> None:
         for key in ("M_D", "M_N", "Lambda_L", "Lambda_R", "M_X"):
-            object.__setattr__(self, key, np.asarray(getattr(self, key), dtype=float))
+            # complex entries (CP phases) are kept; real input stays real
+            arr = np.asarray(getattr(self, key))
+            arr = arr.astype(complex) if np.iscomplexobj(arr) and np.any(arr.imag != 0) else arr.real.astype(float)
+            object.__setattr__(self, key, arr)
         if self.M_D.ndim == 1:
             object.__setattr__(self, "M_D", self.M_D[None, :])
         for key in ("Lambda_L", "Lambda_R"):

@@ -39,7 +39,11 @@ def build_mass_matrix(p: ModelParameters) -> np.ndarray:
     return M
 
 
-def takagi(M: np.ndarray, zero_tol: float = 1e-13) -> tuple[np.ndarray, np.ndarray]:
+#: masses below this fraction of the largest one are re-factorised at their own scale (seesaw hierarchies).
+LIGHT_BLOCK_RATIO = 1e-6
+
+
+def takagi(M: np.ndarray, zero_tol: float = 1e-13, refine: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Takagi factorisation of a complex symmetric matrix: U^T M U = diag(m), m >= 0 ascending.
 
     Method: for M = B + iC (B, C real symmetric), u = x + i y with M u* = m u is equivalent to the
@@ -53,6 +57,8 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13) -> tuple[np.ndarray, np.ndarr
     ----------
     M : (n, n) complex symmetric matrix (GeV).
     zero_tol : masses below zero_tol * max(m) are treated as an exactly degenerate zero cluster.
+    refine : re-factorise the block of masses below LIGHT_BLOCK_RATIO * max(m) (the light neutrinos of a seesaw)
+        on its own scale, so that their mixing is accurate relative to their own masses, not to the largest one.
 
     Returns
     -------
@@ -86,11 +92,24 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13) -> tuple[np.ndarray, np.ndarr
         uz, sz, _ = np.linalg.svd(zero_block, full_matrices=False)
         cols.extend(uz[:, k] for k in range(n_zero))
     U = np.array(cols).T
+    # Eigenvectors of tiny masses (m << max m) are only accurate to ~eps max(m)/gap; replace U by the closest
+    # unitary matrix (polar decomposition, U = W S V^dagger -> W V^dagger) so that unitarity holds to rounding.
+    w_, _, vh_ = np.linalg.svd(U)
+    U = w_ @ vh_
     # phase fix: make diag(U^T M U) real and non-negative
     diag = np.einsum("ji,jk,ki->i", U, M, U)
     U = U * np.exp(-0.5j * np.angle(diag))[None, :]
     m = np.real(np.einsum("ji,jk,ki->i", U, M, U))
     m = np.where(m < 0, 0.0, m)
+    light = np.flatnonzero(m < LIGHT_BLOCK_RATIO * max(m.max(), np.finfo(float).tiny))
+    if refine and len(light) >= 2 and len(light) < n:
+        # the rotated matrix U^T M U is diagonal up to ~eps max(m): factorise its light block exactly
+        D = U.T @ M @ U
+        sub = D[np.ix_(light, light)]
+        _, T = takagi(0.5 * (sub + sub.T), zero_tol, refine=False)
+        U[:, light] = U[:, light] @ T
+        m = np.real(np.einsum("ji,jk,ki->i", U, M, U))
+        m = np.where(m < 0, 0.0, m)
     asc = np.argsort(m, kind="stable")
     return m[asc], U[:, asc]
 
