@@ -58,6 +58,15 @@ def _boost_kernel(k, P, mass, sign):
 
 
 @kernel
+def zyz_matrix(ca, sa, cb, sb, cg, sg):
+    """Rows of R = Rz(alpha) Ry(beta) Rz(gamma) from the cosines/sines of the three angles (active rotation,
+    zyz Euler convention; Goldstein, Classical Mechanics). Returns (r00, r01, r02, r10, ..., r22)."""
+    return (ca * cb * cg - sa * sg, -ca * cb * sg - sa * cg, ca * sb,
+            sa * cb * cg + ca * sg, -sa * cb * sg + ca * cg, sa * sb,
+            -sb * cg, sb * sg, cb)
+
+
+@kernel
 def _rotate_zyz_kernel(v, alpha, beta, gamma):
     """Rotate the spatial part of v (n, m, 4) by R = Rz(alpha) Ry(beta) Rz(gamma) (active, per event)."""
     n, m = v.shape[0], v.shape[1]
@@ -66,16 +75,7 @@ def _rotate_zyz_kernel(v, alpha, beta, gamma):
         ca, sa = math.cos(alpha[i]), math.sin(alpha[i])
         cb, sb = math.cos(beta[i]), math.sin(beta[i])
         cg, sg = math.cos(gamma[i]), math.sin(gamma[i])
-        # R = Rz(a) Ry(b) Rz(g) (Goldstein, Classical Mechanics, zyz Euler convention, active rotation)
-        r00 = ca * cb * cg - sa * sg
-        r01 = -ca * cb * sg - sa * cg
-        r02 = ca * sb
-        r10 = sa * cb * cg + ca * sg
-        r11 = -sa * cb * sg + ca * cg
-        r12 = sa * sb
-        r20 = -sb * cg
-        r21 = sb * sg
-        r22 = cb
+        r00, r01, r02, r10, r11, r12, r20, r21, r22 = zyz_matrix(ca, sa, cb, sb, cg, sg)
         for j in range(m):
             x = v[i, j, 1]
             y = v[i, j, 2]

@@ -20,6 +20,7 @@ import math
 import numpy as np
 
 from generator.kernels import kernel
+from generator.kernels.lorentz import zyz_matrix
 
 
 @kernel
@@ -88,15 +89,7 @@ def _three_body_kernel(M, m1, m2, m3, m12sq, m23sq, alpha, cosb, gamma):
         cb = cosb[i]
         sb = math.sqrt(max(0.0, 1.0 - cb * cb))
         cg, sg = math.cos(gamma[i]), math.sin(gamma[i])
-        r00 = ca * cb * cg - sa * sg
-        r01 = -ca * cb * sg - sa * cg
-        r02 = ca * sb
-        r10 = sa * cb * cg + ca * sg
-        r11 = -sa * cb * sg + ca * cg
-        r12 = sa * sb
-        r20 = -sb * cg
-        r21 = sb * sg
-        r22 = cb
+        r00, r01, r02, r10, r11, r12, r20, r21, r22 = zyz_matrix(ca, sa, cb, sb, cg, sg)
         w1x = r00 * v1[0] + r01 * v1[1] + r02 * v1[2]
         w1y = r10 * v1[0] + r11 * v1[1] + r12 * v1[2]
         w1z = r20 * v1[0] + r21 * v1[1] + r22 * v1[2]
