@@ -24,47 +24,8 @@ from detectors.framework import (
     weighted_hist,
 )
 from generator.constants import LEPTON_MASS, PDG_HNL_OFFSET
+from generator.datasets import RELEASE_FILES, read_miniboone_release, release_excess  # noqa: F401  (re-exported)
 from generator.errors import DataFileError
-
-RELEASE_FILES = {
-    "edges": "miniboone_binboundaries_nue_lowe.txt",
-    "data": "miniboone_nuedata_lowe.txt",
-    "background": "miniboone_nuebgr_lowe.txt",
-}
-
-
-def read_miniboone_release(path: str | Path) -> dict[str, np.ndarray]:
-    """Read the MiniBooNE 2020 nu-mode nu_e CCQE-like release from directory ``path``.
-
-    Returns edges (GeV, converted from the files' MeV), data and background (events per bin).
-    Raises DataFileError naming the file when one is missing or inconsistent.
-    """
-    path = Path(path)
-    out = {}
-    for key, fname in RELEASE_FILES.items():
-        f = path / fname
-        if not f.is_file():
-            raise DataFileError(f"MiniBooNE data release: {f} not found (expected files: "
-                                f"{', '.join(RELEASE_FILES.values())})")
-        try:
-            out[key] = np.array(f.read_text().split(), dtype=float)
-        except ValueError as exc:
-            raise DataFileError(f"MiniBooNE data release: {f} is not a list of numbers: {exc}") from None
-    n = len(out["edges"]) - 1
-    for key in ("data", "background"):
-        if len(out[key]) != n:
-            raise DataFileError(f"MiniBooNE data release: {path / RELEASE_FILES[key]} has {len(out[key])} "
-                                f"bins, the bin-boundary file defines {n}")
-    out["edges"] = out["edges"] * 1e-3  # MeV -> GeV
-    return out
-
-
-def release_excess(release: dict[str, np.ndarray], lo: float = 0.2, hi: float = 1.25) -> float:
-    """Observed minus predicted events in lo <= E_QE <= hi (GeV), whole bins only."""
-    e = release["edges"]
-    m = (e[:-1] >= lo - 1e-9) & (e[1:] <= hi + 1e-9)
-    return float(np.sum(release["data"][m] - release["background"][m]))
-
 
 @module_type("EnuQE")
 def enu_qe_module(state: DetectorState, spec: ModuleSpec) -> None:

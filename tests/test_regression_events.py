@@ -1,0 +1,65 @@
+"""Behaviour lock: the events of shipped cards at a fixed seed, hashed from the written ROOT arrays.
+
+Recorded before the layout reorganisation (issue "One home per concept") so that moving code cannot change a
+single event. A deliberate physics change updates the hashes here, with a line in HASH_HISTORY saying why.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator.card import load_card
+from generator.run import run_card
+
+CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
+
+#: card stem -> sha256 of the events tree (every branch, sorted by name, flattened to float64/int64 bytes).
+EXPECTED = {
+    "miniboone_bp_b": "1ef50c8fc1b271cc2020c47f4eb31e06a74b4bf5b71dfe590756660a56301338",
+    "babar_bp_b": "d7a5914130f9eac3efdd59c0984fcf7050b8e2327338d7ff761b3ec5fca1252a",
+    "na62_bp_b": "dcd96e53085cb4d202f1a9cca1e0fd6cbd3bab16b0dd6da09f1eddce38141521",
+}
+
+#: Why the hashes changed, newest last.
+HASH_HISTORY = [
+    "recorded before the layout reorganisation",
+]
+
+SMALL = {"n_events": 150, "n_adapt": 3, "evals_per_iter": 3000, "progress": False}
+
+
+def events_hash(root_path: Path) -> str:
+    import awkward as ak
+    import uproot
+
+    h = hashlib.sha256()
+    with uproot.open(root_path) as f:
+        tree = f["events"]
+        arrays = tree.arrays(library="ak")
+    for name in sorted(arrays.fields):
+        flat = ak.to_numpy(ak.flatten(arrays[name], axis=None))
+        dtype = np.float64 if flat.dtype.kind == "f" else np.int64
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(flat.astype(dtype)).tobytes())
+    return h.hexdigest()
+
+
+def run_small(stem: str, out: Path) -> Path:
+    card = load_card(CARDS_DIR / f"{stem}.toml")
+    for k, v in SMALL.items():
+        setattr(card.run, k, v)
+    card.output.formats = ["root"]
+    card.output.plots = False
+    card.detector = None
+    result = run_card(card, out_dir=out)
+    return Path(result.files["root"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stem", ["miniboone_bp_b", "babar_bp_b", "na62_bp_b"])
+def test_events_unchanged(stem, tmp_path):
+    assert events_hash(run_small(stem, tmp_path)) == EXPECTED[stem]
