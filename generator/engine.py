@@ -288,3 +288,185 @@ def merge(results: list[GenerationResult], n_events: int | None = None) -> Gener
         overweight_fraction=n_over / n_pts, w_max=first.w_max, weight_unit=first.weight_unit,
         chunks=tuple(sorted(c for r in results for c in r.chunks)), sum_w=sum_w, sum_w2=sum_w2, n_overweight=n_over,
     )
+
+
+# =====================================================================================================================
+# Streaming generation: a seed-only integration phase, then independent chunks with a fixed number of events each.
+#
+# 1. ``integrate`` adapts the vegas map and runs a prescan, both on streams that depend on (seed, channel) only. It
+#    fixes the rate estimate (inverse-variance mean of the vegas adapt=False iterations and of the prescan), its
+#    error, w_max and the unweighting efficiency *before any event is made*, so that every shard of a run knows them.
+# 2. ``allocate_events`` shares the run's events among channels in proportion to their rates, so that every
+#    unweighted event of the run carries the same weight (total rate / total events), as MadGraph users expect.
+# 3. ``chunk_plan`` cuts each channel into chunks with a fixed number of events (unweighted) or points (weighted);
+#    chunk c of channel k draws from the stream (seed, k, CHUNK_OFFSET + c) alone, so the chunk's events do not depend
+#    on which process makes them or on any other chunk. Shard s of K takes a contiguous range of the run's ordered
+#    chunk list, so concatenating the shards in order reproduces the unsharded run exactly.
+# Unweighted sampling inside a chunk draws batches (sizes fixed by the remaining count and the efficiency) and keeps
+# the first n accepted points: the accepted points are independent draws from the target density, and their number
+# is fixed in advance, so a chunk's memory is bounded by its size.
+# =====================================================================================================================
+
+#: Events (unweighted) or points (weighted) per chunk of a streamed run.
+STREAM_CHUNK_EVENTS = 20_000
+#: Largest batch of points drawn at once inside a chunk (bounds memory for small efficiencies).
+MAX_BATCH_POINTS = 262_144
+_TAG_ADAPT, _TAG_PRESCAN, _TAG_KINEMATICS = 0, 1, 1
+
+
+@dataclass(frozen=True)
+class Integration:
+    """Seed-only phase of one channel. Rates in the process's ``weight_unit``; ``efficiency`` = rate / w_max."""
+
+    process: str
+    amap: object
+    rate: float
+    rate_err: float
+    vegas: float
+    vegas_err: float
+    vegas_chi2_dof: float
+    prescan: float
+    prescan_err: float
+    n_prescan: int
+    w_max: float
+    efficiency: float
+    weight_unit: str
+
+
+@dataclass
+class ChunkStats:
+    """Sums over the points sampled in a chunk (they add across chunks and shards)."""
+
+    n_points: int = 0
+    n_accepted: int = 0
+    sum_w: float = 0.0
+    sum_w2: float = 0.0
+    n_overweight: int = 0
+
+    def add(self, other: ChunkStats) -> None:
+        self.n_points += other.n_points
+        self.n_accepted += other.n_accepted
+        self.sum_w += other.sum_w
+        self.sum_w2 += other.sum_w2
+        self.n_overweight += other.n_overweight
+
+    def as_dict(self) -> dict:
+        return {"n_points": self.n_points, "n_accepted": self.n_accepted, "sum_w": self.sum_w,
+                "sum_w2": self.sum_w2, "n_overweight": self.n_overweight}
+
+
+def _stream(seed: int, channel: int, *tags: int) -> np.random.Generator:
+    return np.random.default_rng([seed, channel, *tags])
+
+
+def integrate(process, seed: int, channel: int = 0, n_adapt: int = 10, evals_per_iter: int = 20000,
+              n_prescan: int | None = None, progress: bool = False) -> Integration:
+    """Adapt the vegas map of ``process`` and prescan it; everything depends on (seed, channel) only.
+
+    The rate is the inverse-variance weighted mean of the vegas estimate (``N_FINAL_ITERATIONS`` iterations with
+    adapt=False) and of the prescan mean (``n_prescan`` points of the frozen map, default max(4 evals_per_iter,
+    100000)); both are unbiased estimates of the same integral. Raises ValueError for a vanishing integrand.
+    """
+    rng = _stream(seed, channel, _ADAPT_STREAM, _TAG_ADAPT)
+    integ = vegas.Integrator([[0.0, 1.0]] * process.dim, ran_array_generator=rng.random)
+    fcn = vegas.lbatchintegrand(lambda x: process.integrand(np.asarray(x)))
+    bar = _progress(n_adapt + 1, f"adapt {process.name}", progress)
+    for _ in range(n_adapt):
+        integ(fcn, nitn=1, neval=evals_per_iter, adapt=True)
+        if bar is not None:
+            bar.update(1)
+    res = integ(fcn, nitn=N_FINAL_ITERATIONS, neval=evals_per_iter, adapt=False)
+    if bar is not None:
+        bar.update(1)
+        bar.close()
+    v_mean, v_err = float(res.mean), float(res.sdev)
+    chi2 = float(res.chi2 / res.dof) if res.dof > 0 else 0.0
+    if not v_mean > 0:
+        raise ValueError(f"{process.name}: the integrand vanishes everywhere (rate {v_mean}); channel closed?")
+    n_pre = int(n_prescan or max(4 * evals_per_iter, 100_000))
+    _, w = _sample(process, integ.map, n_pre, _stream(seed, channel, _PRESCAN_STREAM, _TAG_PRESCAN))
+    p_mean = float(w.mean())
+    p_err = float(w.std(ddof=1) / math.sqrt(n_pre))
+    ests = [(v_mean, v_err), (p_mean, p_err)]
+    good = [(m, e) for m, e in ests if e > 0]
+    if good:
+        wts = [1.0 / e**2 for _, e in good]
+        rate = sum(wt * m for wt, (m, _) in zip(wts, good, strict=True)) / sum(wts)
+        rate_err = 1.0 / math.sqrt(sum(wts))
+    else:  # a constant integrand: both estimates are exact
+        rate, rate_err = p_mean, 0.0
+    w_max = float(w.max())
+    return Integration(process=process.name, amap=integ.map, rate=rate, rate_err=rate_err, vegas=v_mean,
+                       vegas_err=v_err, vegas_chi2_dof=chi2, prescan=p_mean, prescan_err=p_err, n_prescan=n_pre,
+                       w_max=w_max, efficiency=min(1.0, rate / w_max), weight_unit=process.weight_unit)
+
+
+def allocate_events(rates, n_total: int) -> np.ndarray:
+    """Share ``n_total`` events among channels in proportion to ``rates`` (largest remainder, ties to the lower
+    index). The result sums to n_total exactly; a channel of zero rate gets none."""
+    r = np.asarray(rates, dtype=float)
+    if n_total < 0 or np.any(r < 0) or not np.all(np.isfinite(r)):
+        raise ValueError(f"cannot allocate {n_total} events to rates {r.tolist()}")
+    if r.sum() <= 0:
+        raise ValueError(f"cannot allocate events: all rates vanish ({r.tolist()})")
+    exact = n_total * r / r.sum()
+    n = np.floor(exact).astype(np.int64)
+    rest = int(n_total - n.sum())
+    order = np.lexsort((np.arange(len(r)), -(exact - n)))
+    n[order[:rest]] += 1
+    return n
+
+
+def chunk_plan(n: int, chunk_size: int = STREAM_CHUNK_EVENTS) -> list[int]:
+    """Sizes of the chunks of one channel: full chunks of ``chunk_size`` and one remainder (none for n = 0)."""
+    if n <= 0:
+        return []
+    full, rest = divmod(int(n), int(chunk_size))
+    return [int(chunk_size)] * full + ([rest] if rest else [])
+
+
+def shard_range(n_items: int, shard: int, n_shards: int) -> range:
+    """Contiguous share of shard ``shard`` of ``n_shards`` in a list of ``n_items`` (sizes differ by at most one)."""
+    if not 0 <= shard < n_shards:
+        raise ValueError(f"shard = {shard}: must satisfy 0 <= shard < n_shards = {n_shards}")
+    base, extra = divmod(n_items, n_shards)
+    start = shard * base + min(shard, extra)
+    return range(start, start + base + (1 if shard < extra else 0))
+
+
+def sample_chunk(process, integ: Integration, size: int, seed: int, channel: int, chunk: int, weighted: bool,
+                 weight: float) -> tuple[EventBlock, ChunkStats]:
+    """Events of chunk ``chunk`` of channel ``channel``.
+
+    Unweighted: exactly ``size`` accepted events, each with weight ``weight`` (the run's common weight, in the
+    process's weight unit). Weighted: ``size`` points; an event keeps its point weight times ``weight`` (pass
+    1 / total points of the channel so that the weights sum to the sampled rate estimate); zero-weight points dropped.
+    Only the chunk's own streams are used, so the result does not depend on any other chunk.
+    """
+    rng = _stream(seed, channel, _CHUNK_OFFSET + chunk)
+    stats = ChunkStats()
+    if weighted:
+        x, w = _sample(process, integ.amap, size, rng)
+        stats.n_points, stats.sum_w, stats.sum_w2 = size, float(w.sum()), float((w * w).sum())
+        keep = w > 0
+        x, wts = x[keep], w[keep] * weight
+    else:
+        xs, remaining = [], size
+        while remaining > 0:
+            batch = min(MAX_BATCH_POINTS, int(math.ceil(1.2 * remaining / max(integ.efficiency, 1e-9))) + 64)
+            x, w = _sample(process, integ.amap, batch, rng)
+            u = rng.random(batch)
+            acc = np.flatnonzero(u * integ.w_max < w)[:remaining]
+            # points after the last kept one are not part of the sample: count only those up to it
+            used = batch if len(acc) < remaining else int(acc[-1]) + 1
+            stats.n_points += used
+            stats.sum_w += float(w[:used].sum())
+            stats.sum_w2 += float((w[:used] ** 2).sum())
+            stats.n_overweight += int(np.count_nonzero(w[:used] > integ.w_max))
+            xs.append(x[acc])
+            remaining -= len(acc)
+        x = np.concatenate(xs) if xs else np.zeros((0, process.dim))
+        wts = np.full(len(x), weight)
+    stats.n_accepted = len(x)
+    block = process.events(x, wts, _stream(seed, channel, _CHUNK_OFFSET + chunk, _TAG_KINEMATICS))
+    return block, stats
