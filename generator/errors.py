@@ -54,3 +54,13 @@ class FluxFileError(DarkSeesawError):
 
 class DataFileError(DarkSeesawError):
     """A project data file (experiment, detector, run output) is missing or malformed."""
+
+
+class RunDirectoryError(DarkSeesawError):
+    """A run's output directory cannot be used: it is not a directory, not writable, holds another run's files
+    (without ``--overwrite``), lacks the free space the run needs, or is one of a merge's inputs. The message names
+    the directory and what to do."""
+
+
+class RunDirectoryBusyError(RunDirectoryError):
+    """Another run holds the lock of the output directory (the message names its process id and start time)."""

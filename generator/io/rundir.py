@@ -1,0 +1,231 @@
+"""A run's output directory: one run at a time, all of its files or none, nothing left behind by a crash.
+
+:class:`RunDirectory` is entered before any work is done and guards the directory for the whole run:
+
+- **Lock.** ``.dsgen.lock`` is locked with ``fcntl.flock`` (released by the kernel when the process dies, so a
+  killed run never leaves a stale lock). A second run into the same directory fails at once with
+  RunDirectoryBusyError naming the holder's process id and start time.
+- **Checks before work.** The path must be (or become) a writable directory; the estimated size of the run's
+  outputs must fit in the free space (the estimate is in the message); a directory holding files is refused
+  unless ``overwrite`` is set.
+- **Overwrite.** With ``overwrite`` the previous run's files, as listed in its manifest ``.dsgen-run.json``, are
+  removed first; files the generator did not write are never deleted (their presence is an error naming them).
+- **All or nothing.** Writers stage their files as ``*.part`` (generator.io.atomic); :meth:`commit` renames them
+  all at the end, then writes the manifest. An exception, SIGINT or SIGTERM removes the run's ``*.part`` files;
+  ``*.part`` leftovers of a SIGKILL are removed by the next run that takes the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import signal
+import threading
+import time
+from pathlib import Path
+
+from generator.errors import RunDirectoryBusyError, RunDirectoryError
+from generator.io.atomic import PART_SUFFIX, _fsync_dir, _new_temp
+
+LOCK_NAME = ".dsgen.lock"
+MANIFEST_NAME = ".dsgen-run.json"
+#: Safety margin on the estimated output size when checking free space.
+SPACE_MARGIN = 1.10
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "kB", "MB", "GB", "TB"):
+        if n < 1000 or unit == "TB":
+            return f"{n:.1f} {unit}"
+        n /= 1000.0
+    return f"{n:.1f} TB"
+
+
+class _Terminated(SystemExit):
+    """Raised in the main thread on SIGTERM so that cleanup code (finally blocks, context managers) runs."""
+
+
+class RunDirectory:
+    """Context manager guarding ``path`` for one run (see module docstring).
+
+    Parameters: ``overwrite`` removes the previous run's files; ``needed_bytes`` is the estimated size of the
+    outputs (0 skips the free-space check); ``label`` (e.g. the run name and seed) is stored in the lock file and
+    the manifest.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, overwrite: bool = False, needed_bytes: float = 0.0,
+                 label: str = "") -> None:
+        self.path = Path(path)
+        self.overwrite = overwrite
+        self.needed_bytes = float(needed_bytes)
+        self.label = label
+        self._lock_fh = None
+        self._staged: dict[Path, Path] = {}
+        self._old_handlers: dict[int, object] = {}
+        self.files: list[str] = []
+
+    # ------------------------------------------------------------------ entering: checks, lock, cleanup
+    def __enter__(self) -> RunDirectory:
+        p = self.path
+        if p.exists() and not p.is_dir():
+            raise RunDirectoryError(f"output directory {p}: exists and is not a directory; choose another --out")
+        try:
+            p.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RunDirectoryError(f"output directory {p}: cannot be created ({exc.strerror})") from None
+        if not os.access(p, os.W_OK | os.X_OK):
+            raise RunDirectoryError(f"output directory {p}: not writable by this user; choose another --out")
+        self._lock()
+        try:
+            self._remove_parts()
+            self._check_contents()
+            self._check_space()
+            self._install_signals()
+        except BaseException:
+            self._unlock()
+            raise
+        return self
+
+    def _lock(self) -> None:
+        lock = self.path / LOCK_NAME
+        try:
+            fh = open(lock, "a+")  # noqa: SIM115 (held open for the lifetime of the run)
+        except OSError as exc:
+            raise RunDirectoryError(f"output directory {self.path}: cannot create the lock file ({exc.strerror})") from None
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown process"
+            fh.close()
+            raise RunDirectoryBusyError(f"output directory {self.path} is in use by another run ({holder}); "
+                                        "wait for it to finish or choose another --out") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}"
+                 + (f", {self.label}" if self.label else ""))
+        fh.flush()
+        self._lock_fh = fh
+
+    def _unlock(self) -> None:
+        if self._lock_fh is not None:
+            with contextlib.suppress(OSError):
+                self._lock_fh.seek(0)
+                self._lock_fh.truncate()
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_UN)
+            self._lock_fh.close()
+            self._lock_fh = None
+
+    def _remove_parts(self) -> None:
+        """Remove ``*.part`` files anywhere below the directory: no live writer exists while we hold the lock."""
+        for part in self.path.rglob(f"*{PART_SUFFIX}"):
+            with contextlib.suppress(FileNotFoundError):
+                part.unlink()
+
+    def _previous(self) -> list[Path]:
+        man = self.path / MANIFEST_NAME
+        if not man.is_file():
+            return []
+        try:
+            data = json.loads(man.read_text())
+            return [self.path / f for f in data.get("files", [])]
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunDirectoryError(f"output directory {self.path}: the previous run's manifest {man} cannot be "
+                                    f"read ({exc}); remove the directory by hand") from None
+
+    def _contents(self) -> list[Path]:
+        return sorted(f for f in self.path.rglob("*")
+                      if f.is_file() and f.name not in (LOCK_NAME, MANIFEST_NAME))
+
+    def _check_contents(self) -> None:
+        present = self._contents()
+        if not present:
+            return
+        names = ", ".join(str(f.relative_to(self.path)) for f in present[:5]) + (" ..." if len(present) > 5 else "")
+        if not self.overwrite:
+            raise RunDirectoryError(f"output directory {self.path} already holds {len(present)} file(s) ({names}); "
+                                    "pass --overwrite to replace the previous run, or choose another --out")
+        previous = set(self._previous())
+        foreign = [f for f in present if f not in previous]
+        if foreign:
+            shown = ", ".join(str(f.relative_to(self.path)) for f in foreign[:5])
+            raise RunDirectoryError(f"output directory {self.path} holds {len(foreign)} file(s) that no dsgen run "
+                                    f"wrote there ({shown}); --overwrite only removes a previous run's own files")
+        for f in previous:
+            with contextlib.suppress(FileNotFoundError):
+                f.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            (self.path / MANIFEST_NAME).unlink()
+        for d in sorted((d for d in self.path.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts)):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only empty directories
+
+    def _check_space(self) -> None:
+        if self.needed_bytes <= 0:
+            return
+        free = shutil.disk_usage(self.path).free
+        need = self.needed_bytes * SPACE_MARGIN
+        if need > free:
+            raise RunDirectoryError(f"output directory {self.path}: the run needs about {_fmt_bytes(need)} "
+                                    f"(estimated from the number of events and the formats), only "
+                                    f"{_fmt_bytes(free)} are free; lower n_events, drop formats or choose another --out")
+
+    # ------------------------------------------------------------------ signals
+    def _install_signals(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+
+        def on_term(signum, frame):
+            raise _Terminated(128 + signum)
+
+        self._old_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, on_term)
+
+    def _restore_signals(self) -> None:
+        for sig, old in self._old_handlers.items():
+            signal.signal(sig, old)
+        self._old_handlers.clear()
+
+    # ------------------------------------------------------------------ staging and commit
+    def stage(self, relpath: str | os.PathLike) -> Path:
+        """A new ``*.part`` file for the output ``relpath`` (relative to the directory); renamed by :meth:`commit`."""
+        final = self.path / relpath
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_temp(final)
+        self._staged[final] = tmp
+        return tmp
+
+    def commit(self, manifest: dict | None = None) -> list[str]:
+        """Rename every staged file to its final name, then write the manifest (the run is complete)."""
+        for final, tmp in self._staged.items():
+            if not tmp.exists():
+                raise RunDirectoryError(f"staged output {tmp} vanished before it could become {final}")
+            os.replace(tmp, final)
+            self.files.append(str(final.relative_to(self.path)))
+        self._staged.clear()
+        data = {"label": self.label, "files": sorted(self.files), **(manifest or {})}
+        tmp = _new_temp(self.path / MANIFEST_NAME)
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(tmp, self.path / MANIFEST_NAME)
+        _fsync_dir(self.path)
+        return self.files
+
+    def _discard(self) -> None:
+        for tmp in self._staged.values():
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+        self._staged.clear()
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None:
+                self._discard()
+                self._remove_parts()
+        finally:
+            self._restore_signals()
+            self._unlock()
+
+
+__all__ = ["LOCK_NAME", "MANIFEST_NAME", "RunDirectory"]

@@ -1,0 +1,124 @@
+"""Output-directory safety: lock, refusal of a used directory, overwrite, free space, all-or-nothing, signals."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from generator.errors import RunDirectoryBusyError, RunDirectoryError
+from generator.io.rundir import LOCK_NAME, MANIFEST_NAME, RunDirectory
+
+
+def _write(rd: RunDirectory, name: str, text: str = "x") -> None:
+    rd.stage(name).write_text(text)
+
+
+def _listing(d):
+    return sorted(str(p.relative_to(d)) for p in d.rglob("*") if p.is_file() and p.name != LOCK_NAME)
+
+
+def test_commit_publishes_all_files_and_a_manifest(tmp_path):
+    d = tmp_path / "run"
+    with RunDirectory(d, label="seed 1") as rd:
+        _write(rd, "events.root")
+        _write(rd, "plots/a.png")
+        assert _listing(d)[0].startswith("."), "before commit only hidden .part files exist"
+        assert not (d / "events.root").exists()
+        rd.commit({"seed": 1})
+    assert _listing(d) == [MANIFEST_NAME, "events.root", "plots/a.png"]
+    man = json.loads((d / MANIFEST_NAME).read_text())
+    assert man["files"] == ["events.root", "plots/a.png"] and man["seed"] == 1
+
+
+def test_exception_leaves_nothing(tmp_path):
+    d = tmp_path / "run"
+    with pytest.raises(RuntimeError), RunDirectory(d) as rd:
+        _write(rd, "events.root")
+        raise RuntimeError("writer failed")
+    assert _listing(d) == []
+
+
+def test_second_run_into_a_locked_directory_fails_at_once(tmp_path):
+    d = tmp_path / "run"
+    with RunDirectory(d, label="first"):
+        t0 = time.perf_counter()
+        with pytest.raises(RunDirectoryBusyError, match=r"in use by another run \(pid \d+.*first\)"):
+            RunDirectory(d).__enter__()
+        assert time.perf_counter() - t0 < 1.0
+    with RunDirectory(d):  # free again
+        pass
+
+
+def test_used_directory_refused_without_overwrite_and_cleaned_with_it(tmp_path):
+    d = tmp_path / "run"
+    with RunDirectory(d) as rd:
+        _write(rd, "events.root")
+        _write(rd, "events.hepmc3")
+        _write(rd, "plots/control_E.png")
+        rd.commit()
+    with pytest.raises(RunDirectoryError, match="already holds 3 file.*--overwrite"):
+        RunDirectory(d).__enter__()
+    with RunDirectory(d, overwrite=True) as rd:  # the new run writes fewer outputs
+        assert _listing(d) == []
+        _write(rd, "events.root", "new")
+        rd.commit()
+    assert _listing(d) == [MANIFEST_NAME, "events.root"]
+    assert (d / "events.root").read_text() == "new"
+
+
+def test_overwrite_never_deletes_files_it_did_not_write(tmp_path):
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / "thesis.tex").write_text("precious")
+    with pytest.raises(RunDirectoryError, match="no dsgen run wrote there.*thesis.tex"):
+        RunDirectory(d, overwrite=True).__enter__()
+    assert (d / "thesis.tex").read_text() == "precious"
+
+
+def test_not_a_directory_and_not_creatable(tmp_path):
+    f = tmp_path / "file"
+    f.write_text("")
+    with pytest.raises(RunDirectoryError, match="exists and is not a directory"):
+        RunDirectory(f).__enter__()
+    with pytest.raises(RunDirectoryError, match="cannot be created"):
+        RunDirectory(f / "sub").__enter__()
+
+
+def test_free_space_check_names_the_estimate(tmp_path):
+    with pytest.raises(RunDirectoryError, match=r"needs about .*TB.*only .* are free"):
+        RunDirectory(tmp_path / "run", needed_bytes=1e18).__enter__()
+
+
+def test_leftover_parts_of_a_killed_run_are_removed_by_the_next_run(tmp_path):
+    d = tmp_path / "run"
+    d.mkdir()
+    (d / ".events.root.abc123.part").write_text("half")
+    with RunDirectory(d) as rd:
+        assert _listing(d) == []
+        rd.commit()
+
+
+def test_sigterm_removes_the_part_files(tmp_path):
+    d = tmp_path / "run"
+    code = textwrap.dedent(f"""
+        import time
+        from generator.io.rundir import RunDirectory
+        with RunDirectory({str(d)!r}) as rd:
+            rd.stage("events.root").write_text("x" * 1000)
+            print("ready", flush=True)
+            time.sleep(30)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert proc.stdout.readline().strip() == "ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 128 + signal.SIGTERM
+    proc.stdout.close()
+    assert _listing(d) == []
