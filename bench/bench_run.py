@@ -1,0 +1,86 @@
+"""End-to-end benchmark of `dsgen run` on the default card: events/s and peak memory, serial and with workers.
+
+Usage: ``python bench/bench_run.py [--events 100000,1000000] [--workers 1,2] [--card miniboone_bp_b]``.
+
+Each configuration runs `dsgen run CARD -n N --out TMP --no-progress [--workers W]` in a child process; the peak
+memory is the largest sum of the resident set sizes of that process and all its descendants (the Dask scheduler
+and workers included), sampled every 0.1 s with psutil. Throughput is events of the run per wall-clock second of
+the whole command (integration, generation, decays, HepMC3 + ROOT + plots, detector). The output directory is
+removed after each run. Target (issue of the production runs): 1e6 events with peak memory below 1 GB, and
+--workers 2 at least 1.7x faster than serial on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+DSGEN = [sys.executable, "-m", "generator.cli"]
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def run_once(card: str, n: int, workers: int, extra: list[str]) -> dict:
+    out = Path(tempfile.mkdtemp(prefix="dsgen-bench-"))
+    cmd = [*DSGEN, "run", card, "-n", str(n), "--out", str(out), "--no-progress", *extra]
+    if workers > 1:
+        cmd += ["--workers", str(workers)]
+    t0 = time.perf_counter()
+    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    ps = psutil.Process(child.pid)
+    peak = 0
+    while child.poll() is None:
+        peak = max(peak, tree_rss(ps))
+        time.sleep(0.1)
+    wall = time.perf_counter() - t0
+    err = child.stderr.read()
+    child.stderr.close()
+    size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+    shutil.rmtree(out, ignore_errors=True)
+    if child.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed ({child.returncode}):\n{err[-2000:]}")
+    return {"events": n, "workers": workers, "wall_s": wall, "events_per_s": n / wall, "peak_MB": peak / 1e6,
+            "output_MB": size / 1e6}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", default="100000,1000000")
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--card", default="miniboone_bp_b")
+    ap.add_argument("extra", nargs="*", help="further dsgen run options")
+    args = ap.parse_args(argv)
+    rows = []
+    print(f"{'events':>9} {'workers':>8} {'wall [s]':>9} {'events/s':>10} {'peak [MB]':>10} {'output [MB]':>12}")
+    for n in (int(float(x)) for x in args.events.split(",")):
+        for w in (int(x) for x in args.workers.split(",")):
+            r = run_once(args.card, n, w, args.extra)
+            rows.append(r)
+            print(f"{r['events']:>9} {r['workers']:>8} {r['wall_s']:>9.1f} {r['events_per_s']:>10.0f} "
+                  f"{r['peak_MB']:>10.0f} {r['output_MB']:>12.0f}", flush=True)
+    for n in {r["events"] for r in rows}:
+        times = {r["workers"]: r["wall_s"] for r in rows if r["events"] == n}
+        if 1 in times:
+            for w, t in sorted(times.items()):
+                if w > 1:
+                    print(f"speed-up at {n} events with {w} workers: {times[1] / t:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
