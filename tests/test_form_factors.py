@@ -166,3 +166,12 @@ def test_neutron_channel_is_the_magnetic_form_factor_through_the_em_coupling():
     assert ch_n.scatterers_per_nucleus == t.N == 22
     ch_p = up.make_channel(spec, "N5", "Ar40", "incoherent", "p")
     assert ch_p.scatterers_per_nucleus == t.Z == 18
+
+
+@pytest.mark.parametrize("name", list(NUCLEI))
+def test_form_factors_negligible_above_the_coherent_cap(name):
+    """The coherent Q^2 integration stops at COHERENT_Q2_CAP: both form factors squared are < 1e-10 beyond it."""
+    p = _params(name)
+    Q2 = np.linspace(up.COHERENT_Q2_CAP, 4 * up.COHERENT_Q2_CAP, 600)
+    assert np.max(ff.nuclear_form_factor(Q2, p.charge) ** 2) < 1e-10
+    assert np.max(ff.nuclear_form_factor(Q2, p.weak) ** 2) < 1e-10

@@ -20,8 +20,8 @@ Nucleus (coherent regime)
 
     Weak (neutron) form factor for the neutron part of the NC current and for the scalar: Helm with rms radius
     R_w^2 = r_ch^2 - (N/Z) <r_n^2>: point neutrons distributed like point protons (r_pt^2 = r_ch^2 - r_p^2 -
-    (N/Z) <r_n^2>, no neutron skin) folded with a weak-charge nucleon radius equal to r_p (C. J. Horowitz et al.,
-    Phys. Rev. C 85 (2012) 032501). <r_n^2> = -0.1161 fm^2 (PDG 2020), r_p = 0.8409 fm (CODATA 2018).
+    (N/Z) <r_n^2>, no neutron skin) folded with a weak-charge nucleon radius equal to r_p (as in C. J. Horowitz
+    et al., Phys. Rev. C 85 (2012) 032501). <r_n^2> = -0.1161 fm^2 (PDG 2020), r_p = 0.8409 fm (CODATA 2018).
 
     Helm form factor, R. H. Helm, Phys. Rev. 104 (1956) 1466, with the parameters of J. D. Lewin and
     P. F. Smith, Astropart. Phys. 6 (1996) 87, Sec. 4 (Eq. 4.7 and the fit below Eq. 4.11):
@@ -279,7 +279,8 @@ def helm_radius_from_rms(rms_fm: float) -> float:
     """Helm r_n (fm) whose form factor has rms radius rms_fm (fm): <r^2> = (3/5) r_n^2 + 3 s^2 (Lewin & Smith 4.10)."""
     val = (5.0 / 3.0) * (rms_fm**2 - 3.0 * HELM_S_FM**2)
     if val <= 0.0:
-        raise DataFileError(f"rms radius {rms_fm} fm: must exceed sqrt(3) s = {math.sqrt(3) * HELM_S_FM:.4g} fm for a Helm fit")
+        msg = f"rms radius {rms_fm} fm: must exceed sqrt(3) s = {math.sqrt(3) * HELM_S_FM:.4g} fm for a Helm fit"
+        raise DataFileError(msg)
     return math.sqrt(val)
 
 
@@ -309,13 +310,15 @@ def nuclear_ff_params(name: str, Z: int, A: int, charge_model: str | None = None
     t = table[name]
     model = charge_model if charge_model is not None else str(t.get("charge_model", "fourier_bessel"))
     if model not in CHARGE_MODELS:
-        raise DataFileError(f"nuclear_charge.toml [{name}]: charge_model = {model!r}; allowed {CHARGE_MODELS}")
+        msg = f"nuclear_charge.toml [{name}]: charge_model = {model!r}; allowed {CHARGE_MODELS}"
+        raise DataFileError(msg)
     try:
         rms = float(t["rms_measured_fm"])
         R = float(t["fb_R_fm"])
         a = np.array([float(x) for x in t["fb_a_fm3"]])
     except (KeyError, TypeError, ValueError) as exc:
-        raise DataFileError(f"nuclear_charge.toml [{name}]: needs rms_measured_fm, fb_R_fm, fb_a_fm3 ({exc})") from None
+        msg = f"nuclear_charge.toml [{name}]: needs numbers rms_measured_fm, fb_R_fm and a list fb_a_fm3 ({exc})"
+        raise DataFileError(msg) from None
     fit = t.get("rms_fit_fm")
     if model == "helm":
         charge = np.array([FF_HELM, helm_radius_from_rms(rms)])
@@ -323,6 +326,8 @@ def nuclear_ff_params(name: str, Z: int, A: int, charge_model: str | None = None
         charge = np.concatenate(([FF_FOURIER_BESSEL, R], a))
     N = A - Z
     weak = np.array([FF_HELM, helm_radius_from_rms(weak_rms_fm(rms, Z, N))])
+    for arr in (a, charge, weak):
+        arr.flags.writeable = False  # cached: shared by every caller
     return NuclearFormFactors(name, Z, N, model, rms, None if fit is None else float(fit), R, a, charge, weak)
 
 
