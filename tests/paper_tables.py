@@ -3,6 +3,12 @@
 Units as in the paper: masses in MeV; |V|^2, |S|^2, |U|^2 with the scale factor of each row given in SCALE.
 """
 
+from __future__ import annotations
+
+import numpy as np
+
+from generator.model import Spectrum, preset
+
 # Tables I/II: m4, m5, m6 (MeV), |V43|^2,|V53|^2,|V63|^2 (1e-8), B(Z'->NjNk) (%), c tau0 (cm)
 MASSES_MEV = {"BP-A": (35, 120, 185), "BP-B": (74, 146, 220), "BP-C": (62, 110, 180), "BP-D": (275, 346, 435)}
 BR_ZPRIME_PCT = {  # pairs 44, 45, 46, 55, 56, 66
@@ -67,3 +73,73 @@ S2 = {
     ("N6", "N6"): (1e-2, (0.668, 0.258, 10.1, 1.47)),
 }
 BPS = ("BP-A", "BP-B", "BP-C", "BP-D")
+
+
+# Table III exactly as printed (strings keep the number of printed digits).
+TABLE_III_PRINTED = {
+    "BP-A": dict(mD=("0.00950", "0.278", "0.190"), M=("-0.0429", "1.10", "-1.10"), L=("-2.39", "19.0", "0.00"),
+                 R=("-2.39", "19.0", "0.00"), MX="-1.21"),
+    "BP-B": dict(mD=("-0.0347", "1.98", "-3.89"), M=("-0.0900", "6.00", "-18.0"), L=("3.75", "24.0", "0.00"),
+                 R=("-2.81", "54.0", "0.00"), MX="1.96"),
+    "BP-C": dict(mD=("0.0336", "-0.635", "-1.03"), M=("-0.0963", "5.07", "-10.1"), L=("3.51", "25.5", "12.7"),
+                 R=("-4.04", "44.1", "-38.1"), MX="1.56"),
+    "BP-D": dict(mD=("0.129", "6.72", "-11.4"), M=("0.206", "6.00", "-18.0"), L=("15.0", "33.0", "0.00"),
+                 R=("-14.9", "-12.9", "0.00"), MX="3.50"),
+}
+
+
+def half_unit(s: str) -> float:
+    decimals = len(s.split(".")[1]) if "." in s else 0
+    return 0.5 * 10.0 ** (-decimals)
+
+
+def rounding_envelope(bp: str, quantity, n: int = 300, seed: int = 7) -> tuple[float, float]:
+    """Min and max of quantity(Spectrum) when every printed Table III input moves within its rounding."""
+    rng = np.random.default_rng(seed)
+    base, pr = preset(bp), TABLE_III_PRINTED[bp]
+
+    def pert(strs, scale):
+        # exact zeros of Table III are structural (Lambda_3 = 0), keep them
+        return np.array([float(x) + (0.0 if float(x) == 0 else rng.uniform(-1, 1) * half_unit(x)) for x in strs]) * scale
+
+    vals = []
+    for _ in range(n):
+        mD = pert(pr["mD"], 1e-3)
+        M_D = np.vstack([0.11 * mD, mD]) if bp == "BP-D" else mD[None, :]
+        p = base.with_(M_D=M_D, M_N=pert(pr["M"], 1.0), Lambda_L=pert(pr["L"], 1e-2)[:, None],
+                       Lambda_R=pert(pr["R"], 1e-2)[:, None], M_X=pert([pr["MX"]], 0.1))
+        vals.append(quantity(Spectrum(p)))
+    return float(np.min(vals)), float(np.max(vals))
+
+
+def _with_inputs(bp: str, key: str, values: np.ndarray):
+    """Preset bp with the Table III row `key` ("mD", "M", "L", "R", "MX") replaced by `values` (printed units)."""
+    base = preset(bp)
+    if key == "mD":
+        mD = values * 1e-3
+        return base.with_(M_D=np.vstack([0.11 * mD, mD]) if bp == "BP-D" else mD[None, :])
+    if key == "M":
+        return base.with_(M_N=values)
+    if key in ("L", "R"):
+        return base.with_(**{"Lambda_" + key: values[:, None] * 1e-2})
+    return base.with_(M_X=values * 0.1)
+
+
+def one_at_a_time_shifts(bp: str, quantity) -> np.ndarray:
+    """Largest |change| of quantity(Spectrum) when ONE printed Table III input moves by +- half a unit of its
+    last printed digit, for every non-zero input (structural zeros are kept); array over inputs."""
+    pr = TABLE_III_PRINTED[bp]
+    q0 = quantity(Spectrum(preset(bp)))
+    out = []
+    for key in ("mD", "M", "L", "R", "MX"):
+        strs = list(pr[key]) if key != "MX" else [pr[key]]
+        for k, x in enumerate(strs):
+            if float(x) == 0:
+                continue
+            worst = 0.0
+            for sign in (-1.0, 1.0):
+                vals = np.array([float(y) for y in strs])
+                vals[k] += sign * half_unit(x)
+                worst = max(worst, abs(quantity(Spectrum(_with_inputs(bp, key, vals))) - q0))
+            out.append(worst)
+    return np.array(out)

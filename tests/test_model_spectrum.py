@@ -12,44 +12,7 @@ import numpy as np
 import pytest
 
 from generator.model import Spectrum, build_mass_matrix, preset, takagi
-from tests.paper_tables import BPS, MASSES_MEV, S2, U2, V2
-
-# Table III exactly as printed (strings keep the number of printed digits).
-TABLE_III_PRINTED = {
-    "BP-A": dict(mD=("0.00950", "0.278", "0.190"), M=("-0.0429", "1.10", "-1.10"), L=("-2.39", "19.0", "0.00"),
-                 R=("-2.39", "19.0", "0.00"), MX="-1.21"),
-    "BP-B": dict(mD=("-0.0347", "1.98", "-3.89"), M=("-0.0900", "6.00", "-18.0"), L=("3.75", "24.0", "0.00"),
-                 R=("-2.81", "54.0", "0.00"), MX="1.96"),
-    "BP-C": dict(mD=("0.0336", "-0.635", "-1.03"), M=("-0.0963", "5.07", "-10.1"), L=("3.51", "25.5", "12.7"),
-                 R=("-4.04", "44.1", "-38.1"), MX="1.56"),
-    "BP-D": dict(mD=("0.129", "6.72", "-11.4"), M=("0.206", "6.00", "-18.0"), L=("15.0", "33.0", "0.00"),
-                 R=("-14.9", "-12.9", "0.00"), MX="3.50"),
-}
-
-
-def _half_unit(s: str) -> float:
-    decimals = len(s.split(".")[1]) if "." in s else 0
-    return 0.5 * 10.0 ** (-decimals)
-
-
-def rounding_envelope(bp: str, quantity, n: int = 300, seed: int = 7) -> tuple[float, float]:
-    """Min and max of quantity(Spectrum) when every printed Table III input moves within its rounding."""
-    rng = np.random.default_rng(seed)
-    base, pr = preset(bp), TABLE_III_PRINTED[bp]
-
-    def pert(strs, scale):
-        # exact zeros of Table III are structural (Lambda_3 = 0), keep them
-        return np.array([float(x) + (0.0 if float(x) == 0 else rng.uniform(-1, 1) * _half_unit(x)) for x in strs]) * scale
-
-    vals = []
-    for _ in range(n):
-        mD = pert(pr["mD"], 1e-3)
-        M_D = np.vstack([0.11 * mD, mD]) if bp == "BP-D" else mD[None, :]
-        p = base.with_(M_D=M_D, M_N=pert(pr["M"], 1.0), Lambda_L=pert(pr["L"], 1e-2)[:, None],
-                       Lambda_R=pert(pr["R"], 1e-2)[:, None], M_X=pert([pr["MX"]], 0.1))
-        vals.append(quantity(Spectrum(p)))
-    return float(np.min(vals)), float(np.max(vals))
-
+from tests.paper_tables import BPS, MASSES_MEV, S2, U2, V2, rounding_envelope
 
 def _u2(s: Spectrum, row: str, state: str) -> float:
     j = s.index(state)
@@ -164,30 +127,7 @@ def test_left_right_symmetric_zeros_of_BP_A(spectra):
     assert abs(s.U_N[0, s.index("N5")]) ** 2 < 1e-20
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "Table V |S_jk|^2 is not reproduced by Eq. A3 (S = U_N^T (Y_L U_DL + Y_R U_DR) + transpose, which is also "
-    "sqrt(2) U^T (dM/dv_Phi) U, the phi' coupling derived from the mass matrix). We tried: the unsymmetrised "
-    "product, its transpose, conjugated U_DR, and a real orthogonal diagonalisation with signed masses; none "
-    "matches all four BPs. For BP-B the unsymmetrised product matches 6 of 10 entries (see the next test), the "
-    "diagonal of Eq. A3 is exactly 4x Table V there. The generator uses Eq. A3 as written."))
-@pytest.mark.parametrize("bp", BPS)
-def test_S2_table_V(spectra, bp):
-    col = BPS.index(bp)
-    for (a, b), (scale, vals) in S2.items():
-        ref = vals[col] * scale
-        got = spectra[bp].S2(a, b)
-        assert (got < 5e-4 * scale) if ref == 0 else abs(got / ref - 1) < 0.02
-
-
-def test_S_table_V_bp_b_matches_unsymmetrised_product(spectra):
-    # the calculation behind the xfail above: S_paper,ij ~ [U_N^T (Y_L U_DL + Y_R U_DR)]_ij for these entries
-    s = spectra["BP-B"]
-    p = s.params
-    a = s.U_N.T @ (p.Y_L @ s.U_DL + p.Y_R @ s.U_DR)
-    for (x, y), (scale, vals) in S2.items():
-        if (x, y) in {("N4", "nu3"), ("N5", "nu3"), ("N6", "nu3"), ("N4", "N4"), ("N5", "N5"), ("N6", "N6")}:
-            got = abs(a[s.index(x), s.index(y)]) ** 2
-            assert got == pytest.approx(vals[1] * scale, rel=0.02), (x, y)
+# Table V |S_jk|^2: tests/test_paper_comparisons.py
 
 
 def test_phiprime_mass_choice_does_not_change_spectrum():

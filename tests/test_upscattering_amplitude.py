@@ -91,11 +91,13 @@ def reference_msq(ch, E, Q2, h):
     DS = -1.0 / (Q2 + ch.scalar_m2)
     sw2 = const.SW2
     if ch.regime == "coherent":
-        Fh = ff.helm(np.array([Q2]), ch.target.A)[0]
+        nff = ff.nuclear_ff_params(ch.target.name, ch.target.Z, ch.target.A)
+        Fc = ff.nuclear_form_factor(np.array([Q2]), nff.charge)[0]  # charge (protons)
+        Fw = ff.nuclear_form_factor(np.array([Q2]), nff.weak)[0]    # weak (neutrons)
         Zc, Nc = ch.target.Z, ch.target.N
-        FV = sum(a * D * (ge * Zc + gn * (Zc * (0.5 - 2 * sw2) - 0.5 * Nc))
-                 for a, D, ge, gn in zip(ch.boson_a, DV, ch.boson_gem, ch.boson_gnc)) * Fh
-        FS = ch.scalar_a * DS * ch.scalar_y * ch.target.A * 2 * M * Fh
+        FV = sum(a * D * (ge * Zc * Fc + gn * (Zc * (0.5 - 2 * sw2) * Fc - 0.5 * Nc * Fw))
+                 for a, D, ge, gn in zip(ch.boson_a, DV, ch.boson_gem, ch.boson_gnc))
+        FS = ch.scalar_a * DS * ch.scalar_y * (Zc * Fc + Nc * Fw) * 2 * M
         Sig = P + Pp
         amp = sum(METRIC[mu, mu] * lep_v[mu] * FV * Sig[mu] for mu in range(4)) + lep_s * FS
         return abs(amp) ** 2

@@ -116,7 +116,7 @@ def _sm_z_channel(target_name):
 
 def test_massless_limit_reproduces_freedman_cevns():
     """d sigma/dT = G_F^2 M Q_W^2 / (4 pi) (1 - T/E - M T / 2E^2) F^2 (Freedman, PRD 9 (1974) 1389),
-    Q_W = N - (1 - 4 s_W^2) Z, T = Q^2 / 2M. Tolerance 1e-4: Q^2/m_Z^2 < 1e-5 and m_N^2 / Q^2 < 1e-6."""
+    Q_W F = N F_w - (1 - 4 s_W^2) Z F_ch (neutron and charge form factors), T = Q^2 / 2M. Tolerance 1e-4: Q^2/m_Z^2 < 1e-5 and m_N^2 / Q^2 < 1e-6."""
     for tname in ("C12", "Ar40"):
         ch = _sm_z_channel(tname)
         t = ch.target
@@ -124,9 +124,10 @@ def test_massless_limit_reproduces_freedman_cevns():
         E = 0.05
         Q2 = np.array([1e-4, 1e-3, 4e-3])
         T = Q2 / (2 * M)
-        qw = t.N - (1 - 4 * const.SW2) * t.Z
-        F = ff.helm(Q2, t.A)
-        ref = const.G_FERMI**2 * M * qw**2 / (4 * math.pi) * (1 - T / E - M * T / (2 * E**2)) * F**2
+        nff = ff.nuclear_ff_params(t.name, t.Z, t.A)
+        # weak charge with the neutron (weak) and proton (charge) form factors
+        qwF = t.N * ff.nuclear_form_factor(Q2, nff.weak) - (1 - 4 * const.SW2) * t.Z * ff.nuclear_form_factor(Q2, nff.charge)
+        ref = const.G_FERMI**2 * M * qwF**2 / (4 * math.pi) * (1 - T / E - M * T / (2 * E**2))
         got = ch.dsigma_dQ2(np.full(3, E), Q2) * 2 * M / const.GEV2_TO_CM2  # d sigma/dT in GeV^-3
         np.testing.assert_allclose(got, ref, rtol=2e-5)
 
@@ -146,7 +147,7 @@ def test_pointlike_zprime_limit_and_z_squared_scaling():
         M, t = full.M, full.target
         E, Q2 = 2.0, np.array([2e-5, 1e-4])
         T = Q2 / (2 * M)
-        F = ff.helm(Q2, t.A)
+        F = ff.nuclear_form_factor(Q2, ff.nuclear_ff_params(t.name, t.Z, t.A).charge)
         kin = (1 - T / E - M * T / (2 * E**2)) * F**2
         # the propagator (Q^2 + m_Z'^2)^-2 -> m_Z'^-4 up to 2 Q^2/m_Z'^2 = 1.3e-4: kept exactly here
         ref = (a * const.E_CHARGE * p.epsilon * t.Z) ** 2 / (4 * math.pi * (Q2 + p.m_Zprime**2) ** 2) * kin

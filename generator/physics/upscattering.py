@@ -19,8 +19,9 @@ m_N M / m_V^2 times the tiny NC coupling on the axial current.
 
 Hadronic currents
 -----------------
-- coherent (spin-0 nucleus): <A'|J^mu|A> = Q_B F(Q^2) (P + P')^mu with Q_B = g_EM Z + g_NC [Z (1/2 - 2 s_W^2)
-  - N/2] and the Helm form factor F (form_factors.py); scalar: <A'|S|A> = y_N A 2 M_A F(Q^2).
+- coherent (spin-0 nucleus): <A'|J^mu|A> = Q_B(Q^2) (P + P')^mu with Q_B = g_EM Z F_ch + g_NC [Z (1/2 - 2 s_W^2)
+  F_ch - N/2 F_w], F_ch the measured charge form factor and F_w the weak (neutron) one (form_factors.py);
+  scalar: <A'|S|A> = y_N (Z F_ch + N F_w) 2 M_A.
 - incoherent (nucleon): u'[F1 gamma^mu + i F2 sigma^{mu nu} q_nu / 2M + G gamma^mu gamma5] u with
   F_i = g_EM F_i^N + g_NC [(1/2 - 2 s_W^2) F_i^N - 1/2 F_i^{N'}] (N' the other nucleon, no strangeness) and
   G = -g_NC tau3 G_A / 2 (Llewellyn Smith, Phys. Rep. 3 (1972) 261, Sec. 3); scalar y_N u'u with
@@ -72,8 +73,8 @@ from generator.model.spectrum import Spectrum
 from generator.model.widths import vector_vertex
 from generator.physics.form_factors import (
     axial_scalar,
-    helm_radius_fm,
-    helm_scalar,
+    nuclear_ff_params,
+    nuclear_ff_scalar,
     nucleon_em_scalar,
     pauli_blocking_scalar,
 )
@@ -200,14 +201,18 @@ def q2_limits(E_nu, m_N: float, M: float) -> tuple[np.ndarray, np.ndarray]:
 
 # ===================================================================================== |M|^2 kernel
 
+#: Nuclear form-factor parameters passed to _msq_kernel for incoherent channels, where they are not read.
+_UNUSED_FF = np.zeros(2)
+
 
 @kernel
-def _msq_kernel(E, Q2, m, M, eta, coherent, Zc, Nc, r_n, tau3, k_F, sw2,
+def _msq_kernel(E, Q2, m, M, eta, coherent, Zc, Nc, ffc, ffw, tau3, k_F, sw2,
                 mB2, aB, gEM, gNC, mS2, aS, yS):
     """|M|^2 (dimensionless) for helicities h = -1 (column 0) and h = +1 (column 1) of N; zero outside limits.
 
     E (n,) GeV, Q2 (n,) GeV^2; m, M GeV; couplings: arrays over vector bosons (mB2 GeV^2, aB complex,
-    gEM, gNC) and the scalar (mS2 GeV^2, aS complex, yS). See the module docstring for the formulas.
+    gEM, gNC) and the scalar (mS2 GeV^2, aS complex, yS); ffc, ffw: packed charge and weak nuclear form-factor
+    parameters (form_factors.nuclear_ff_scalar; read only when coherent). See the module docstring.
     """
     n = E.shape[0]
     out = np.zeros((n, 2))
@@ -247,13 +252,13 @@ def _msq_kernel(E, Q2, m, M, eta, coherent, Zc, Nc, r_n, tau3, k_F, sw2,
         S2 = 4.0 * M2 + q2
         # --- hadronic couplings at this Q2
         if coherent:
-            fh = helm_scalar(q2, r_n)
+            fc = nuclear_ff_scalar(q2, ffc)  # charge (protons)
+            fw = nuclear_ff_scalar(q2, ffw)  # weak (neutrons)
             FV = 0.0 + 0.0j
             for b in range(nb):
                 D = -1.0 / (q2 + mB2[b])
-                FV += aB[b] * D * (gEM[b] * Zc + gNC[b] * (Zc * (0.5 - 2.0 * sw2) - 0.5 * Nc))
-            FV *= fh
-            FS = aS * (-1.0 / (q2 + mS2)) * yS * (Zc + Nc) * 2.0 * M * fh
+                FV += aB[b] * D * (gEM[b] * Zc * fc + gNC[b] * (Zc * (0.5 - 2.0 * sw2) * fc - 0.5 * Nc * fw))
+            FS = aS * (-1.0 / (q2 + mS2)) * yS * (Zc * fc + Nc * fw) * 2.0 * M
             a = 0.0 + 0.0j
             bb = 0.0 + 0.0j
             c = 0.0 + 0.0j
@@ -405,11 +410,15 @@ class UpscatteringChannel:
         """|M|^2 (dimensionless) for N helicity -1 and +1: array (n, 2). E_nu GeV, Q2 GeV^2 (broadcast)."""
         e, q = np.broadcast_arrays(np.asarray(E_nu, dtype=float), np.asarray(Q2, dtype=float))
         shape = e.shape
-        r_n = helm_radius_fm(float(self.target.A))
+        if self.regime == "coherent":
+            nff = nuclear_ff_params(self.target.name, self.target.Z, self.target.A)
+            ffc, ffw = nff.charge, nff.weak
+        else:
+            ffc = ffw = _UNUSED_FF  # the incoherent regime uses nucleon form factors only
         tau3 = 1 if self.nucleon == "p" else -1
         out = _msq_kernel(
             np.ascontiguousarray(e.ravel()), np.ascontiguousarray(q.ravel()), self.m_N, self.M, self.eta,
-            self.regime == "coherent", float(self.target.Z), float(self.target.N), r_n, tau3, self.k_F, const.SW2,
+            self.regime == "coherent", float(self.target.Z), float(self.target.N), ffc, ffw, tau3, self.k_F, const.SW2,
             self.boson_m2, self.boson_a, self.boson_gem, self.boson_gnc, self.scalar_m2, self.scalar_a, self.scalar_y,
         )
         return out.reshape(shape + (2,))
