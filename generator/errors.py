@@ -54,3 +54,8 @@ class FluxFileError(DarkSeesawError):
 
 class DataFileError(DarkSeesawError):
     """A project data file (experiment, detector, run output) is missing or malformed."""
+
+
+class RegistryError(DarkSeesawError):
+    """An extension-point registry is misused: a name registered twice, or an entry with an unknown parent,
+    scope or kind (message names the entry and the allowed values)."""
