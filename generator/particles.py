@@ -5,8 +5,9 @@ Names used throughout the generator:
 - SM states: "e-", "e+", "mu-", "mu+", "tau-", "tau+", "gamma", "nu_e", "nu_mu", "nu_tau" (and "~" antineutrinos),
   "pi0", "pi+", "pi-"; masses from the PDG tables shipped with ``particle``;
 - the model's states: "Z'" (PDG 32, the Z'0 of the PDG numbering scheme), "phi'" (9900025, "dark h"), the heavy
-  neutrinos "N4", "N5", ... (N_j = 9900000 + j; Pythia's 9900012/14/16 right-handed neutrinos do not overlap),
-  the light mass eigenstates "nu1".."nu3" and "nu" (a light neutrino summed over mass states);
+  neutrinos "N4", "N5", ... (N_j = 9900000 + j, parsed for j = 4 ... 24 since N_25 would take the phi' code; the
+  models used here stop well below N_12, Pythia's 9900012 right-handed neutrino), the light mass eigenstates
+  "nu1".."nu3" and "nu" (a light neutrino summed over mass states);
 - aliases: "Zprime" = "Z'", "phiprime" = "phi'" (card and record spellings; :func:`canonical`,
   :data:`RECORD_NAMES`).
 
@@ -30,8 +31,9 @@ PDG_ZPRIME = 32
 PDG_PHIPRIME = 9900025
 #: N_j has PDG code PDG_HNL_OFFSET + j.
 PDG_HNL_OFFSET = 9900000
-#: largest HNL index j that PDG codes and names are parsed for (N_4 ... N_99).
-HNL_INDEX_MAX = 99
+#: largest HNL index j that PDG codes and names are parsed for (N_4 ... N_24): N_25 would collide with the phi'
+#: code 9900025.
+HNL_INDEX_MAX = PDG_PHIPRIME - PDG_HNL_OFFSET - 1
 
 #: PDG codes of the SM particles that can appear as decay products (PDG MC numbering scheme).
 SM_PDG = {
@@ -70,7 +72,7 @@ def record_name(name: str) -> str:
 
 
 def hnl_index(name: str) -> int | None:
-    """j of an HNL name "N<j>" (4 <= j <= 99), e.g. "N5" -> 5; None for any other name."""
+    """j of an HNL name "N<j>" (4 <= j <= HNL_INDEX_MAX = 24), e.g. "N5" -> 5; None for any other name."""
     m = _HNL_NAME.fullmatch(name)
     if m is None:
         return None
@@ -84,7 +86,7 @@ def hnl_name(j: int) -> str:
 
 
 def is_hnl_pdg(code):
-    """True (elementwise for arrays) for the PDG codes of N_4 ... N_99."""
+    """True (elementwise for arrays) for the PDG codes of N_4 ... N_24 (never the phi' code 9900025)."""
     code = np.asarray(code)
     return (code >= PDG_HNL_OFFSET + 4) & (code <= PDG_HNL_OFFSET + HNL_INDEX_MAX)
 
@@ -133,8 +135,8 @@ class ParticleTable:
         self._pdg.update(BSM_PDG)
         flav_pdg = []
         for j, name in enumerate(spec.names):
-            if hnl_index(name) is not None:
-                self._pdg[name] = pdg(name)
+            if j >= spec.n_light:
+                self._pdg[name] = pdg(name)  # UnknownNameError beyond N_24 (codes would collide)
             else:
                 col = np.abs(spec.U_alpha[:, j]) ** 2
                 self._pdg[name] = NEUTRINO_PDG[params.flavours[int(np.argmax(col))]]

@@ -23,7 +23,6 @@ from particle import Particle
 from generator import constants as const
 from generator.model import couplings as cpl
 from generator.model.channels.registry import (
-    LEPTON_PARTICLE,
     LEPTONS,
     ChannelContext,
     DecayChannel,
@@ -31,6 +30,7 @@ from generator.model.channels.registry import (
     three_body_channel,
 )
 from generator.model.vertices import c_alpha, vector_vertex
+from generator.particles import LEPTON_PAIR
 
 #: W width in GeV (PDG, via ``particle``).
 GAMMA_W = Particle.from_pdgid(24).width * const.MEV
@@ -66,7 +66,7 @@ def hnl_lepton_pair(ctx: ChannelContext, j: int) -> list[DecayChannel]:
             a = vector_vertex(G_W, ca, j, i, convention)
             med_m.append(const.M_W), med_w.append(GAMMA_W)
             aL.append(a[0]), aR.append(a[1]), bL.append(G_W), bR.append(0.0)
-        lm, lp = LEPTON_PARTICLE[lep]
+        lm, lp = LEPTON_PAIR[lep]
         out.append(three_body_channel(ctx.parent, (spec.names[j], lm, lp), "three_body_vector", (mi, mj, ml, ml),
                                       med_m, med_w, aL, aR, bL, bR, label=f"{ctx.parent} -> {spec.names[j]} {lp} {lm}"))
     return out
@@ -163,12 +163,12 @@ def hnl_charged_current(ctx: ChannelContext) -> list[DecayChannel]:
             mb = const.LEPTON_MASS[lb]
             if lb == la or mi <= ma + mb:
                 continue
-            lam_, lbp = LEPTON_PARTICLE[la][0], LEPTON_PARTICLE[lb][1]
+            lam_, lbp = LEPTON_PAIR[la][0], LEPTON_PAIR[lb][1]
             ch = three_body_channel(name, (lam_, "nu", lbp), "three_body_cc", (mi, ma, 0.0, mb), [const.M_W],
                                     [GAMMA_W], [G_W * ua], [0.0], [G_W], [0.0], label=f"{name} -> {lam_} {lbp} nu")
             out.append(ch)
             # charge conjugate N -> l_a^+ (W^- -> l_b^- nubar): heavy line a_R, light (l_b^-, nubar) b_L.
-            out.append(DecayChannel(name, (LEPTON_PARTICLE[la][1], LEPTON_PARTICLE[lb][0], "nu"), ch.width_GeV,
+            out.append(DecayChannel(name, (LEPTON_PAIR[la][1], LEPTON_PAIR[lb][0], "nu"), ch.width_GeV,
                                     "three_body_cc", (ma, mb, 0.0), ch.med_m, ch.med_w,
                                     np.zeros(1, complex), np.array([-G_W * np.conj(ua)]),
                                     np.array([G_W + 0j]), np.zeros(1, complex)))

@@ -5,10 +5,11 @@ mixing sin_theta: charged leptons and hadrons. Widths in GeV.
 from __future__ import annotations
 
 from generator import constants as const
-from generator.model.channels.registry import LEPTON_PARTICLE, LEPTONS, ChannelContext, DecayChannel, register_channel
+from generator.model.channels.registry import LEPTONS, ChannelContext, DecayChannel, register_channel
 from generator.model.hadrons import gamma_scalar_to_hadrons
 from generator.model.rates import gamma_scalar_to_fermions, gamma_scalar_to_vectors
 from generator.model.vertices import majorana_scalar_vertex
+from generator.particles import LEPTON_PAIR
 
 
 @register_channel("phiprime_neutrinos", "phi'", order=10)
@@ -57,7 +58,7 @@ def phiprime_leptons(ctx: ChannelContext) -> list[DecayChannel]:
         y = ml * p.sin_theta / const.V_HIGGS
         w = gamma_scalar_to_fermions(p.m_phiprime, ml, ml, y, y)
         if w > 0.0:
-            out.append(DecayChannel("phi'", LEPTON_PARTICLE[lep][::-1], w, "two_body", (ml, ml)))
+            out.append(DecayChannel("phi'", LEPTON_PAIR[lep][::-1], w, "two_body", (ml, ml)))
     return out
 
 

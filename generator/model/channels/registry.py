@@ -23,7 +23,6 @@ from generator.errors import RegistryError, UnknownNameError
 from generator.model import vertices
 from generator.model.rates import gamma_three_body_vector
 from generator.model.spectrum import Spectrum
-from generator.particles import LEPTON_PAIR as LEPTON_PARTICLE
 
 #: SM lepton flavours considered in final states.
 LEPTONS = ("e", "mu", "tau")

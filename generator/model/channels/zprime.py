@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from generator import constants as const
 from generator.model import couplings as cpl
-from generator.model.channels.registry import LEPTON_PARTICLE, LEPTONS, ChannelContext, DecayChannel, register_channel
+from generator.model.channels.registry import LEPTONS, ChannelContext, DecayChannel, register_channel
 from generator.model.hadrons import gamma_vector_to_hadrons
 from generator.model.rates import gamma_vector_to_fermions
 from generator.model.vertices import vector_vertex
+from generator.particles import LEPTON_PAIR
 
 
 @register_channel("zprime_neutrinos", "Z'", order=10)
@@ -56,7 +57,7 @@ def zprime_leptons(ctx: ChannelContext) -> list[DecayChannel]:
         gL, gR = cpl.zprime_fermion_couplings(p, lep)
         w = gamma_vector_to_fermions(M, ml, ml, gL, gR)
         if w > 0.0:
-            out.append(DecayChannel("Z'", LEPTON_PARTICLE[lep][::-1], w, "two_body", (ml, ml)))
+            out.append(DecayChannel("Z'", LEPTON_PAIR[lep][::-1], w, "two_body", (ml, ml)))
     return out
 
 
