@@ -312,3 +312,16 @@ def test_phiprime_mass_caption_vs_text(bp):
         assert b.branching_ratios(name) == pytest.approx(a.branching_ratios(name), rel=1e-9, abs=1e-15)
     assert any("phi'" in k for n in ("N7", "N8") for k in a.partial_widths(n))
     assert a.width("phi'") != pytest.approx(b.width("phi'"), rel=1e-3)
+
+
+# ------------------------------------------------------------------------------ kernel compilation
+def test_three_body_kernels_use_the_project_kernel_helper():
+    """Every numba kernel of model/three_body.py is compiled by generator.kernels.kernel: on-disk cache and the
+    numpy error model (real division by zero gives inf/nan, as in numpy); _dot is inlined."""
+    from generator.model import three_body as tb
+
+    kernels = [tb._dot, tb._chiral_coefficients, tb._msq_invariants, tb._eps, tb._msq_vector_kernel, tb._dalitz_kernel]
+    for k in kernels:
+        assert k.targetoptions["error_model"] == "numpy", k
+        assert type(k._cache).__name__ == "FunctionCache", k  # cache=True (NullCache otherwise)
+    assert tb._dot.targetoptions["inline"] == "always"
