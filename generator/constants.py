@@ -77,14 +77,6 @@ G_WEAK = math.sqrt(8.0 * M_W**2 * G_FERMI / math.sqrt(2.0))
 V_HIGGS = (math.sqrt(2.0) * G_FERMI) ** -0.5
 
 # --- PDG codes ---------------------------------------------------------------------------------
-# PDG numbering scheme (RPP "Monte Carlo particle numbering"): 32 is the Z'0; the range 99nnnnn is
-# reserved for non-standard states. Pythia uses 9900012/14/16 for right-handed neutrinos, so we take
-# 9900000 + j for N_j (j = 4..n+3+2d, no overlap) and 9900025 ("dark h") for phi'.
-PDG_ZPRIME = 32
-PDG_PHIPRIME = 9900025
-PDG_HNL_OFFSET = 9900000
-
-
-def pdg_hnl(j: int) -> int:
-    """PDG code of HNL N_j (j >= 4): 9900000 + j (N_4 = 9900004, ..., N_8 = 9900008)."""
-    return PDG_HNL_OFFSET + j
+# Home: generator.particles (the one table of names, PDG codes and masses); re-exported here for callers that
+# read the codes as constants.
+from generator.particles import PDG_HNL_OFFSET, PDG_PHIPRIME, PDG_ZPRIME, pdg_hnl  # noqa: E402, F401

@@ -64,3 +64,7 @@ class RunDirectoryError(DarkSeesawError):
 
 class RunDirectoryBusyError(RunDirectoryError):
     """Another run holds the lock of the output directory (the message names its process id and start time)."""
+
+class RegistryError(DarkSeesawError):
+    """An extension-point registry is misused: a name registered twice, or an entry with an unknown parent,
+    scope or kind (message names the entry and the allowed values)."""

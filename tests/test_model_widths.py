@@ -11,7 +11,7 @@ from scipy import integrate
 
 from generator import constants as const
 from generator.model import preset
-from generator.model import widths as W
+from generator.model import hadrons, rates, vertices
 from generator.model.model import Model
 from generator.model.three_body import dalitz_invariants, dalitz_msq, msq_vector
 
@@ -133,9 +133,9 @@ def test_three_body_contact_limit():
     M = 2000.0
     aL, aR, bL, bR = (rng.normal() + 1j * rng.normal() for _ in range(4))
     mi = 0.3
-    w = W.gamma_three_body_vector(mi, 0.0, 0.0, 0.0, [M], [0.0], [aL], [aR], [bL], [bR])
+    w = rates.gamma_three_body_vector(mi, 0.0, 0.0, 0.0, [M], [0.0], [aL], [aR], [bL], [bR])
     d = -1.0 / M**2
-    ref = W.gamma_contact_massless(mi, aL * bL * d, aL * bR * d, aR * bL * d, aR * bR * d)
+    ref = rates.gamma_contact_massless(mi, aL * bL * d, aL * bR * d, aR * bL * d, aR * bR * d)
     # propagator corrections are O(mi^2/M^2) = 2e-8; quadrature error far below: 1e-6.
     assert w == pytest.approx(ref, rel=1e-6)
 
@@ -143,7 +143,7 @@ def test_three_body_contact_limit():
 def test_muon_decay_width_with_electron_mass():
     """G_F^2 m^5/(192 pi^3) f(x), f = 1 - 8x + 8x^3 - x^4 - 12 x^2 ln x, x = m_e^2/m_mu^2 (e.g. PDG muon review)."""
     g = const.G_WEAK / math.sqrt(2.0)
-    w = W.gamma_three_body_vector(const.M_MU, 0.0, const.M_E, 0.0, [const.M_W], [0.0], [g], [0.0], [g], [0.0])
+    w = rates.gamma_three_body_vector(const.M_MU, 0.0, const.M_E, 0.0, [const.M_W], [0.0], [g], [0.0], [g], [0.0])
     x = (const.M_E / const.M_MU) ** 2
     f = 1 - 8 * x + 8 * x**3 - x**4 - 12 * x * x * math.log(x)
     ref = const.G_FERMI**2 * const.M_MU**5 / (192 * math.pi**3) * f
@@ -180,10 +180,10 @@ def test_pseudo_dirac_transition_is_vector_inelastic_dm_limit():
     eps, alpha_d, mz = 1e-3, 0.1, 20.0
     mi, delta = 1.0, 0.002
     X = np.array([[0, 1j], [-1j, 0]])  # hermitian, imaginary off-diagonal: opposite CP parity
-    aL, aR = W.majorana_vector_vertex(math.sqrt(4 * math.pi * alpha_d), X, 0, 1)
+    aL, aR = vertices.majorana_vector_vertex(math.sqrt(4 * math.pi * alpha_d), X, 0, 1)
     assert aL == pytest.approx(aR)  # pure vector
     ge = const.E_CHARGE * eps
-    w = W.gamma_three_body_vector(mi, mi - delta, 0.0, 0.0, [mz], [0.0], [aL], [aR], [ge], [ge])
+    w = rates.gamma_three_body_vector(mi, mi - delta, 0.0, 0.0, [mz], [0.0], [aL], [aR], [ge], [ge])
     ref = 4 * eps**2 * const.ALPHA_EM * alpha_d * delta**5 / (15 * math.pi * mz**4)
     # corrections O(Delta/m) = 0.2% and O(m^2/m_Z'^2) = 0.25%: tolerance 1%.
     assert w == pytest.approx(ref, rel=1e-2)
@@ -197,7 +197,7 @@ def test_zprime_to_ee_textbook():
         ge = -const.E_CHARGE * eps
         r = (const.M_E / m) ** 2
         ref = const.ALPHA_EM * eps**2 * m * (1 + 2 * r) * math.sqrt(1 - 4 * r) / 3
-        assert W.gamma_vector_to_fermions(m, const.M_E, const.M_E, ge, ge) == pytest.approx(ref, rel=1e-12)
+        assert rates.gamma_vector_to_fermions(m, const.M_E, const.M_E, ge, ge) == pytest.approx(ref, rel=1e-12)
     # The model's channel adds the NC piece of Eq. (3), O((m_Z'/m_Z)^2 chi / (e eps)) ~ 1e-4 of the amplitude.
     model = Model(preset("BP-B"))
     r = (const.M_E / 1.25) ** 2
@@ -210,7 +210,7 @@ def test_r_ratio_at_phi_peak():
     the rho tail adds ~1.8% there (R_rho(m_phi) ~ 9 B_ee^rho/alpha^2 x 0.1): tolerance 3%."""
     m_phi = 1.019461
     ref = 9 * 2.973e-4 * 0.997 / const.ALPHA_EM**2
-    assert W.r_ratio(m_phi) == pytest.approx(ref, rel=3e-2)
+    assert hadrons.r_ratio(m_phi) == pytest.approx(ref, rel=3e-2)
 
 
 def test_sm_hnl_widths_match_bondarenko():
@@ -312,3 +312,16 @@ def test_phiprime_mass_caption_vs_text(bp):
         assert b.branching_ratios(name) == pytest.approx(a.branching_ratios(name), rel=1e-9, abs=1e-15)
     assert any("phi'" in k for n in ("N7", "N8") for k in a.partial_widths(n))
     assert a.width("phi'") != pytest.approx(b.width("phi'"), rel=1e-3)
+
+
+# ------------------------------------------------------------------------------ kernel compilation
+def test_three_body_kernels_use_the_project_kernel_helper():
+    """Every numba kernel of model/three_body.py is compiled by generator.kernels.kernel: on-disk cache and the
+    numpy error model (real division by zero gives inf/nan, as in numpy); _dot is inlined."""
+    from generator.model import three_body as tb
+
+    kernels = [tb._dot, tb._chiral_coefficients, tb._msq_invariants, tb._eps, tb._msq_vector_kernel, tb._dalitz_kernel]
+    for k in kernels:
+        assert k.targetoptions["error_model"] == "numpy", k
+        assert type(k._cache).__name__ == "FunctionCache", k  # cache=True (NullCache otherwise)
+    assert tb._dot.targetoptions["inline"] == "always"

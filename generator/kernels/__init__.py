@@ -15,9 +15,18 @@ from __future__ import annotations
 import numba
 
 
-def kernel(fn):
-    """Compile ``fn`` as a numba kernel (nopython, cached on disk, numpy error model)."""
-    return numba.njit(cache=True, error_model="numpy")(fn)
+def kernel(fn=None, *, inline: str = "never"):
+    """Compile ``fn`` as a numba kernel (nopython, cached on disk, numpy error model).
+
+    Used bare (``@kernel``) or with options (``@kernel(inline="always")`` for small helpers that numba
+    should inline into their callers). ``cache=True`` and ``error_model="numpy"`` are always set.
+    """
+    def compile_(f):
+        return numba.njit(cache=True, error_model="numpy", inline=inline)(f)
+
+    if fn is None:
+        return compile_
+    return compile_(fn)
 
 
 __all__ = ["kernel"]

@@ -3,14 +3,11 @@
 References: Eq. (3) (Z' to EM, NC and dark currents), Eq. (A2)-(A3) (vertices in the mass basis),
 Eq. (B4) (Z to the dark current). Chiral couplings are returned as (g_L, g_R) multiplying
 gamma^mu P_L and gamma^mu P_R in the Lagrangian term  V_mu fbar gamma^mu (g_L P_L + g_R P_R) f.
-All couplings are dimensionless.
+All couplings are dimensionless. The neutrino-line vertex matrices and the Majorana Feynman rules are in
+generator.model.vertices.
 """
 
 from __future__ import annotations
-
-import math
-
-import numpy as np
 
 from generator import constants as const
 from generator.model.parameters import ModelParameters
@@ -66,24 +63,14 @@ def z_fermion_couplings(fermion: str) -> tuple[float, float]:
     return k * cl, k * cr
 
 
-def majorana_vector_couplings(g: float, X: np.ndarray, i: int, j: int) -> tuple[complex, complex]:
-    """(g_L, g_R) of the vertex nubar_i gamma^mu (g_L P_L + g_R P_R) nu_j of a vector to Majorana states.
-
-    X is a hermitian vertex matrix (V or C of Eq. A3), g the overall coupling (g_X for the Z' dark current).
-    Derivation: with two-component spinors and n = U chi, the Dirac current is sum_ij X_ij chi_i^dag sigmabar chi_j,
-    and chi_i^dag sigmabar chi_j = Psibar_i gamma P_L Psi_j = -Psibar_j gamma P_R Psi_i for Majorana Psi_k.
-    Collecting the (i, j) and (j, i) terms gives g gamma^mu (X_ij P_L - X_ij^* P_R) (Eq. A2 with X^dagger read as
-    X^T): axial for real X_ij, vector for imaginary X_ij (opposite CP parities; two degenerate Majorana states of
-    a Dirac fermion have X_12 = i and couple as a vector, as they must). For i == j the 1/2 of Eq. A2 cancels
-    against the two Wick contractions; phase space then carries 1/2 for the identical pair.
-    """
-    x = complex(X[i, j])
-    return g * x, -g * x.conjugate()
+_MOVED_TO_VERTICES = ("majorana_vector_couplings", "majorana_scalar_couplings")
 
 
-def majorana_scalar_couplings(X: np.ndarray, i: int, j: int) -> tuple[complex, complex]:
-    """(y_L, y_R) of phi' (or h) to (N_i, N_j) from  phi nubar (X P_L + X^dag P_R)/(2 sqrt 2) nu.
+def __getattr__(name: str):
+    """The Majorana vertex rules live in generator.model.vertices; these names resolve there (PEP 562)."""
+    if name in _MOVED_TO_VERTICES:
+        from generator.model import vertices
 
-    Both orderings add for Majorana fields: y_L = X_ij / sqrt(2), y_R = X_ji^* / sqrt(2) (Eq. A2).
-    """
-    return X[i, j] / math.sqrt(2.0), np.conj(X[j, i]) / math.sqrt(2.0)
+        return getattr(vertices, name)
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)

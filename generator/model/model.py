@@ -14,10 +14,10 @@ from functools import cached_property
 
 from generator import constants as const
 from generator.errors import PhysicsError, UnknownNameError
-from generator.model import widths as W
+from generator.model.channels import DecayChannel, hnl_channels, phiprime_channels, zprime_channels
 from generator.model.parameters import ModelParameters
 from generator.model.spectrum import Spectrum
-from generator.model.widths import CONVENTIONS, DecayChannel
+from generator.model.vertices import CONVENTIONS
 
 __all__ = ["DecayChannel", "Model"]
 
@@ -28,9 +28,9 @@ class Model:
     Parameters
     ----------
     params : ModelParameters (masses in GeV).
-    convention : vector-vertex convention for Majorana pairs (default: params.vertex_convention), one of ``widths.CONVENTIONS``:
+    convention : vector-vertex convention for Majorana pairs (default: params.vertex_convention), one of ``vertices.CONVENTIONS``:
         "majorana" (default, physical: a_R = -a_L^*, 1/2 for identical pairs) or "paper" (a_R = -a_L, no 1/2,
-        which reproduces Tables I/II of the paper; see generator/model/widths.py).
+        which reproduces Tables I/II of the paper; see generator/model/vertices.py).
     """
 
     def __init__(self, params: ModelParameters, convention: str | None = None):
@@ -55,10 +55,10 @@ class Model:
     @cached_property
     def _channels(self) -> dict[str, list[DecayChannel]]:
         spec = self.spectrum
-        out = {"Z'": W.zprime_channels(spec, self.convention), "phi'": W.phiprime_channels(spec, self.convention)}
+        out = {"Z'": zprime_channels(spec, self.convention), "phi'": phiprime_channels(spec, self.convention)}
         zw = sum(c.width_GeV for c in out["Z'"])
         for name in spec.heavy_names:
-            out[name] = W.hnl_channels(spec, name, zw, self.convention)
+            out[name] = hnl_channels(spec, name, zw, self.convention)
         return out
 
     def _check(self, name: str) -> str:

@@ -19,6 +19,7 @@ import numpy as np
 
 from generator.errors import UnknownNameError
 from generator.model.parameters import ModelParameters
+from generator.particles import hnl_name
 
 
 def build_mass_matrix(p: ModelParameters) -> np.ndarray:
@@ -152,7 +153,7 @@ class Spectrum:
     def names(self) -> tuple[str, ...]:
         na = self.params.n_active
         light = [f"nu{4 - na + i}" for i in range(na)]
-        heavy = [f"N{4 + i}" for i in range(self.dim - na)]
+        heavy = [hnl_name(4 + i) for i in range(self.dim - na)]
         return tuple(light + heavy)
 
     def index(self, name: str) -> int:

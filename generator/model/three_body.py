@@ -38,19 +38,20 @@ scale, i.e. dimensionless x GeV^4 / GeV^4 (propagators 1/GeV^2 squared times GeV
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from generator.kernels import kernel
 
 __all__ = ["dalitz_msq", "dalitz_invariants", "msq_vector"]
 
 
-@numba.njit(cache=True, inline="always")
+@kernel(inline="always")
 def _dot(a0, a1, a2, a3, b0, b1, b2, b3):
     # Minkowski product, metric (+,-,-,-).
     return a0 * b0 - a1 * b1 - a2 * b2 - a3 * b3
 
 
-@numba.njit(cache=True)
+@kernel
 def _chiral_coefficients(q2, med_m, med_w, aL, aR, bL, bR):
     """C_XY = sum_k aX_k bY_k / (q2 - m_k^2 + i m_k G_k) (Breit-Wigner propagator, GeV^-2)."""
     cll = 0j
@@ -66,7 +67,7 @@ def _chiral_coefficients(q2, med_m, med_w, aL, aR, bL, bR):
     return cll, clr, crl, crr
 
 
-@numba.njit(cache=True)
+@kernel
 def _msq_invariants(pipj, pip1, pip2, pjp1, pjp2, p1p2, sp1, sp2, spj, eps, mi, mj, m1, m2,
                     cll, clr, crl, crr):
     """|M|^2 from Lorentz invariants; formula and reference in the module docstring."""
@@ -94,7 +95,7 @@ def _msq_invariants(pipj, pip1, pip2, pjp1, pjp2, p1p2, sp1, sp2, spj, eps, mi, 
     return res
 
 
-@numba.njit(cache=True)
+@kernel
 def _eps(a, b, c, d):
     """eps_{mu nu rho sigma} a^mu b^nu c^rho d^sigma with eps^{0123} = +1, i.e. eps_{0123} = -1.
 
@@ -115,7 +116,7 @@ def _eps(a, b, c, d):
     return -det
 
 
-@numba.njit(cache=True)
+@kernel
 def _msq_vector_kernel(pi, pj, p1, p2, si, mi, mj, m1, m2, med_m, med_w, aL, aR, bL, bR):
     n = pi.shape[0]
     out = np.empty(n)
@@ -142,7 +143,7 @@ def _msq_vector_kernel(pi, pj, p1, p2, si, mi, mj, m1, m2, med_m, med_w, aL, aR,
     return out
 
 
-@numba.njit(cache=True)
+@kernel
 def _dalitz_kernel(mff2, mjf2, mi, mj, m1, m2, med_m, med_w, aL, aR, bL, bR):
     n = mff2.shape[0]
     out = np.empty(n)
