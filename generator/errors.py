@@ -54,3 +54,23 @@ class FluxFileError(DarkSeesawError):
 
 class DataFileError(DarkSeesawError):
     """A project data file (experiment, detector, run output) is missing or malformed."""
+
+
+class DetectorCardError(DataFileError):
+    """A detector data file (detectors/data/<name>.toml) or a detector option is malformed: unknown key,
+    missing key, wrong type or unphysical value. ``where`` names the file (or the option set), ``key`` the
+    dotted key; the message states the rule."""
+
+    def __init__(self, where: str, key: str, message: str):
+        self.where, self.key = where, key
+        super().__init__(f"{where}: `{key}`: {message}")
+
+
+class GeometryError(DarkSeesawError):
+    """A geometry operation a shape does not support (e.g. ray entry/exit distances of a shell or a union,
+    which can have several disjoint segments); the message names the shape and the operation."""
+
+
+class MissingDataWarning(UserWarning):
+    """Optional published data (e.g. the MiniBooNE 2020 release) were not found, so a comparison is drawn
+    without them; the message names where the data were looked for and how to give them."""
