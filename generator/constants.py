@@ -88,3 +88,8 @@ PDG_HNL_OFFSET = 9900000
 def pdg_hnl(j: int) -> int:
     """PDG code of HNL N_j (j >= 4): 9900000 + j (N_4 = 9900004, ..., N_8 = 9900008)."""
     return PDG_HNL_OFFSET + j
+
+
+#: Default seed of the detector stage (smearing, vertex placement) when neither ``dsgen detect --seed`` nor the
+#: card key ``[detector] seed`` gives one: one value for the CLI, the card and :func:`detectors.detect_main`.
+DEFAULT_DETECTOR_SEED = 20210101

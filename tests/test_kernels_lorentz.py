@@ -20,7 +20,6 @@ from generator.kernels.lorentz import (
     rotate_zyz,
 )
 
-
 EPS = np.finfo(float).eps
 
 
