@@ -8,8 +8,13 @@ Public API
 - :func:`detect_main` (name, path, out_dir=None, seed=...) -> summary dict: what ``dsgen detect`` calls
 - :func:`available_detectors`, :func:`load_detector_card`
 
-Each detector is a data file ``detectors/data/<name>.toml`` listing its modules in execution order
-(see :mod:`detectors.framework` and docs/detectors.md). Event input: the generator's ROOT ntuple
+Each detector is a data file ``detectors/data/<name>.toml`` (package data) listing its modules in
+execution order; mechanisms are registered module types. Layout (docs/detectors.md, docs/extending.md):
+:mod:`detectors.registry` (card loader, module-type registry, state), :mod:`detectors.response`
+(resolutions, smearing, efficiencies), :mod:`detectors.mechanisms` (generic module types), one module
+per experiment (experiment-specific module types, registered by importing it below), and
+:mod:`detectors.truth` (truth columns from the ntuple). Shapes: :mod:`generator.geometry`;
+kinematics: :mod:`generator.kernels.lorentz`; pair observables: :mod:`generator.observables`. Event input: the generator's ROOT ntuple
 (TTree "events", see :mod:`detectors.truth`) read as an awkward array.
 """
 
@@ -23,9 +28,17 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
-from detectors import babar, ccfr, microboone, miniboone, na62, ps191  # noqa: F401  (register module types)
-from detectors.framework import (
-    DetectorCardError,
+# Registration: importing a mechanism module registers its module types (one line per module).
+from detectors import babar, ccfr, mechanisms, microboone, miniboone, na62, ps191  # noqa: F401
+from detectors.output import (
+    _jsonable,
+    cutflow_text,
+    write_json,
+    write_png,
+    write_root,
+    write_text,
+)
+from detectors.registry import (
     DetectorState,
     PlotSpec,
     available_detectors,
@@ -33,11 +46,12 @@ from detectors.framework import (
     resolve_options,
     run_chain,
 )
-from detectors.output import _jsonable, cutflow_text, write_json, write_png, write_root, write_text
 from detectors.truth import check_fields, extract_truth
-from generator.errors import DataFileError
+from generator.constants import DEFAULT_DETECTOR_SEED
+from generator.errors import DataFileError, DetectorCardError
 
-DEFAULT_SEED = 20210101
+#: Option of a detector card naming the directory of the published data it compares with.
+DATA_RELEASE_OPTION = "data_release_dir"
 BASE_COLUMNS = ("channel", "regime", "target", "E_nu")
 
 
@@ -231,13 +245,16 @@ def _load_metadata(run_dir: Path) -> dict:
     return {}
 
 
-def detect_main(name: str, path: str | Path, out_dir: str | Path | None = None, seed: int = DEFAULT_SEED,
-                options: dict | None = None, metadata: dict | None = None) -> dict:
+def detect_main(name: str, path: str | Path, out_dir: str | Path | None = None, seed: int = DEFAULT_DETECTOR_SEED,
+                options: dict | None = None, metadata: dict | None = None,
+                data_release: str | Path | None = None) -> dict:
     """`dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE`: read RUN_DIR/events.root (or the given
     ROOT file), run detector ``name`` with numpy Generator(seed), write the outputs into ``out_dir``
     (default: <run dir>/detector_<name>/). Metadata: the given dict, else the file's "metadata_json"
     updated with RUN_DIR/metadata.json (or summary.json) when present. Returns the summary dict
-    written to detector_summary.json (JSON-serialisable; "files" lists the written files)."""
+    written to detector_summary.json (JSON-serialisable; "files" lists the written files).
+    ``data_release``: directory of the published data the detector compares with (sets the detector option
+    ``data_release_dir``; DetectorCardError for a detector without that option)."""
     path = Path(path)
     if path.is_dir():
         run_dir, root = path, path / "events.root"
@@ -249,6 +266,15 @@ def detect_main(name: str, path: str | Path, out_dir: str | Path | None = None, 
     if metadata is None:
         metadata = read_event_metadata(root)
         metadata.update(_load_metadata(run_dir))
+    if data_release is not None:
+        card = load_detector_card(name)
+        if DATA_RELEASE_OPTION not in card.options:
+            raise DetectorCardError(f"detector {name!r} options", DATA_RELEASE_OPTION,
+                                    f"a data release ({data_release}) was given, but this detector compares with "
+                                    "no published data; leave out --data-release / [detector] data_release")
+        if options is None:
+            options = (metadata.get("detector_options") or {}).get(name)
+        options = {**(options or {}), DATA_RELEASE_OPTION: str(data_release)}
     result = run_detector(name, events, metadata, np.random.default_rng(seed), options=options)
     result.extra.setdefault("seed", seed)
     result.extra.setdefault("input", str(root))

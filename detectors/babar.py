@@ -15,14 +15,10 @@ import math
 
 import numpy as np
 
-from detectors import kinematics as kin
-from detectors.framework import (
-    DetectorCardError,
-    DetectorState,
-    ModuleSpec,
-    module_type,
-    shape_from_dict,
-)
+from detectors.registry import DetectorState, ModuleSpec, module_type, shape_from_dict
+from generator.errors import DetectorCardError
+from generator.kernels.lorentz import boost_to_rest, cos_theta_z, direction3, mass2
+from generator.observables import pair_opening_angle
 
 
 def _regions(spec: ModuleSpec, key: str = "regions") -> tuple[list[str], list]:
@@ -89,7 +85,7 @@ def pseudo_photon(state: DetectorState, spec: ModuleSpec) -> None:
     veto_shapes = [shape_from_dict(v, spec.where, f"{spec.pkey}.veto[{i}]") for i, v in enumerate(vetoes)]
     theta_cut = math.radians(spec.number("max_opening_angle_deg", lo=0.0, hi=180.0))
     ct_lo, ct_hi = spec.param("photon_cos_theta_lab", kind=list)
-    theta = kin.opening_angle(em, ep)
+    theta = pair_opening_angle(em, ep)
     in_ecal = ok & ecal.contains(np.nan_to_num(vtx))
     cand = in_ecal & (theta < theta_cut)
     extra = in_ecal & ~cand
@@ -97,14 +93,14 @@ def pseudo_photon(state: DetectorState, spec: ModuleSpec) -> None:
         extra |= ok & ~in_ecal & s.contains(np.nan_to_num(vtx))
     tot = em + ep
     if spec.param("direction_from_cluster", True, kind=bool):
-        direction = kin.unit3(vtx)
+        direction = direction3(vtx)
     else:
-        direction = kin.unit3(tot[..., 1:])
+        direction = direction3(tot[..., 1:])
     pseudo = np.concatenate([tot[..., :1], tot[..., :1] * direction], axis=-1)
     n_pseudo = cand.sum(axis=1)
     rows = np.arange(state.n)
     k = np.argmax(cand, axis=1)
-    ct_real = kin.cos_theta_z(real[:, 1:])
+    ct_real = cos_theta_z(real[:, 1:])
     real_ok = (n_real >= 1) & (ct_real >= ct_lo) & (ct_real <= ct_hi) & (real[:, 0] > 0)
     n_gamma = n_pseudo + real_ok
     n_extra = extra.sum(axis=1) + np.maximum(n_real - 1, 0)
@@ -132,14 +128,14 @@ def cm_frame(state: DetectorState, spec: ModuleSpec) -> None:
     g, beam = state.get(spec.inputs[0], spec), state.get(spec.inputs[1], spec).copy()
     Em, Ep = spec.number("E_minus_GeV", lo=0.0), spec.number("E_plus_GeV", lo=0.0)
     nominal = np.array([Em + Ep, 0.0, 0.0, Em - Ep])  # electron masses neglected (m_e << E)
-    missing = (beam[:, 0] <= 0) | ~(kin.mass2(beam) > 0)  # no beams, or not a timelike e+e- system
+    missing = (beam[:, 0] <= 0) | ~(mass2(beam) > 0)  # no beams, or not a timelike e+e- system
     beam[missing] = nominal
-    s = kin.mass2(beam)
-    g_cm = kin.boost(g, kin.beta_of(beam))
+    s = mass2(beam)
+    g_cm = boost_to_rest(g, beam)
     out = spec.outputs
     E_cm = g_cm[:, 0]
     state.put(out[0], E_cm)
-    state.put(out[1], kin.cos_theta_z(g_cm[:, 1:]))
+    state.put(out[1], cos_theta_z(g_cm[:, 1:]))
     state.put(out[2], s - 2.0 * np.sqrt(s) * E_cm)
     state.put(out[3], np.sqrt(s))
 

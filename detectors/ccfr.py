@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors import kinematics as kin
-from detectors.framework import DetectorState, ModuleSpec, module_type, shape_from_dict
+from detectors.registry import DetectorState, ModuleSpec, module_type, shape_from_dict
+from generator.kernels.lorentz import norm3
 
 
 @module_type("CCFRShowers")
@@ -30,7 +30,7 @@ def ccfr_showers(state: DetectorState, spec: ModuleSpec) -> None:
     ok &= shape_from_dict(spec.table("volume"), spec.where, f"{spec.pkey}.volume").contains(vtx)
     lam = spec.number("lambda_I_cm", lo=1e-9)
     merge = spec.number("primary_merge_cm", lo=0.0)
-    dist = kin.norm3(vtx - prim[:, None, :])
+    dist = norm3(vtx - prim[:, None, :])
     E_pair = em[..., 0] + ep[..., 0]
     near = ok & (dist <= merge)
     far = ok & (dist > merge)
@@ -57,6 +57,6 @@ def ccfr_showers(state: DetectorState, spec: ModuleSpec) -> None:
     within = spec.number("decay_fraction_within_cm", 1000.0, lo=0.0)
     w = state.weight * has2 * state.selected
     tot = np.sum(w)
-    d2 = kin.norm3(np.nan_to_num(v2) - prim)
+    d2 = norm3(np.nan_to_num(v2) - prim)
     frac = float(np.sum(w * (d2 <= within)) / tot) if tot > 0 else None
     state.extra[f"{spec.name}: secondary within {within:g} cm"] = frac

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors import kinematics as kin
-from detectors.framework import DetectorState, ModuleSpec, module_type, shape_from_dict
+from detectors.registry import DetectorState, ModuleSpec, module_type, shape_from_dict
+from generator.kernels.lorentz import invariant_mass, norm3
 
 TOPOLOGY_NONE, TOPOLOGY_SINGLE, TOPOLOGY_DOUBLE = 0, 1, 2
 
@@ -29,14 +29,14 @@ def merge_vertices(vtx: np.ndarray, ok: np.ndarray, min_sep_cm: float) -> tuple[
     for k in range(M):  # loop over the (<= 4) pair slots, vectorised over events
         close = np.zeros(n, dtype=bool)
         for j in range(k):
-            d = kin.norm3(vtx[:, k] - vtx[:, j])
+            d = norm3(vtx[:, k] - vtx[:, j])
             close |= accepted[:, j] & (d < min_sep_cm)
         accepted[:, k] = ok[:, k] & ~close
     order = np.argsort(~ok, axis=1, kind="stable")  # visible slots first, time order kept
     rows = np.arange(n)
     v0, v1 = vtx[rows, order[:, 0]], vtx[rows, order[:, 1]]
     two = ok.sum(axis=1) >= 2
-    sep = np.where(two, kin.norm3(v1 - v0), np.nan)
+    sep = np.where(two, norm3(v1 - v0), np.nan)
     return accepted.sum(axis=1), sep
 
 
@@ -66,6 +66,6 @@ def lartpc_topology(state: DetectorState, spec: ModuleSpec) -> None:
     state.put("has_proton", has_p)
     state.put("hadronic_class", np.where(has_p, 2, 1).astype(np.int32))
     state.put("E_ee", np.where(any_vis, tot[:, 0], 0.0))
-    state.put("m_ee", np.where(any_vis, kin.mass(tot), 0.0))
+    state.put("m_ee", np.where(any_vis, invariant_mass(tot), 0.0))
     state.put("ee1_vtx", np.where(any_vis[:, None], vtx[rows, first], np.nan))
     state.cut(spec.name, topo >= TOPOLOGY_SINGLE)

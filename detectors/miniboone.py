@@ -2,21 +2,22 @@
 analogue (signal E_nu^QE and cos(theta) spectra on top of the 2020 neutrino-mode data release).
 
 The detector numbers (tank, fiducial radius, resolutions, overlap and visibility thresholds) are in
-detectors/data/miniboone.toml. The data release (bin edges, observed events, predicted background)
-is read from a user-given directory (option ``data_release_dir``; default
-``../shared/data/miniboone_2020_release/fhcmode`` relative to the repository) and never copied.
+detectors/data/miniboone.toml. The data release (bin edges, observed events, predicted background) is
+never shipped: it is found by :func:`generator.datasets.locate_miniboone_release` from, in order, the
+detector option ``data_release_dir`` (set by ``dsgen detect --data-release DIR`` or the card key
+``[detector] data_release``), the environment variable ``DSGEN_MINIBOONE_RELEASE``, or the developers'
+``../shared`` fallback. A named directory that does not exist is an error; when nothing is found a
+:class:`generator.errors.MissingDataWarning` says where it looked and the plot is titled "signal only".
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import warnings
 
 import numpy as np
 
-from detectors import kinematics as kin
-from detectors.framework import (
-    REPO_ROOT,
-    DetectorCardError,
+from detectors.kinematics import enu_qe
+from detectors.registry import (
     DetectorState,
     ModuleSpec,
     PlotSpec,
@@ -24,8 +25,20 @@ from detectors.framework import (
     weighted_hist,
 )
 from generator.constants import LEPTON_MASS, PDG_HNL_OFFSET
-from generator.datasets import RELEASE_FILES, read_miniboone_release, release_excess  # noqa: F401  (re-exported)
-from generator.errors import DataFileError
+from generator.datasets import (  # noqa: F401  (RELEASE_FILES, read_miniboone_release re-exported)
+    MINIBOONE_RELEASE_ENV,
+    RELEASE_FILES,
+    ReleaseLocation,
+    locate_miniboone_release,
+    read_miniboone_release,
+    release_excess,
+)
+from generator.errors import DetectorCardError, MissingDataWarning
+from generator.kernels.lorentz import cos_theta_z
+
+#: Bin edges (GeV) of the 2020 release's E_nu^QE histogram, used for the signal when the release is absent
+#: (MiniBooNE, arXiv:2006.16883, data release file miniboone_binboundaries_nue_lowe.txt, 200-3000 MeV).
+RELEASE_EDGES_GEV = (0.2, 0.3, 0.375, 0.475, 0.55, 0.675, 0.8, 0.95, 1.1, 1.25, 1.5, 3.0)
 
 @module_type("EnuQE")
 def enu_qe_module(state: DetectorState, spec: ModuleSpec) -> None:
@@ -36,24 +49,28 @@ def enu_qe_module(state: DetectorState, spec: ModuleSpec) -> None:
     if len(spec.inputs) < 2 or len(spec.outputs) < 2:
         raise DetectorCardError(spec.where, f"modules[{spec.name}]", "EnuQE needs 2 inputs and 2 outputs")
     E = state.get(spec.inputs[0], spec)
-    cos = kin.cos_theta_z(state.get(spec.inputs[1], spec))
+    cos = cos_theta_z(state.get(spec.inputs[1], spec))
     lep = spec.param("lepton", "e", kind=str)
     if lep not in LEPTON_MASS:
         raise DetectorCardError(spec.where, f"{spec.pkey}.lepton", f"{lep!r}; allowed: {', '.join(LEPTON_MASS)}")
     m_l = LEPTON_MASS[lep]
     E_l = np.maximum(E, m_l)
-    state.put(spec.outputs[0], kin.enu_qe(E_l, cos, m_l=m_l, E_B=spec.number("binding_energy_GeV", 0.034)))
+    state.put(spec.outputs[0], enu_qe(E_l, cos, m_l=m_l, E_B=spec.number("binding_energy_GeV", 0.034)))
     state.put(spec.outputs[1], cos)
 
 
-def _release_dir(state: DetectorState) -> tuple[Path, bool]:
-    """Directory of the data release and whether the user chose it explicitly."""
-    default = state.card.options.get("data_release_dir")
-    chosen = state.metadata.get("miniboone_release_dir") or state.options.get("data_release_dir")
-    p = Path(chosen)
-    if not p.is_absolute():
-        p = (REPO_ROOT / p).resolve()
-    return p, chosen != default
+def find_release(state: DetectorState) -> ReleaseLocation:
+    """Locate the data release for this run: option ``data_release_dir`` (empty = not given), then
+    ``$DSGEN_MINIBOONE_RELEASE``, then the developers' fallback. Warns (MissingDataWarning) when none is
+    found; raises DataFileError when a named directory does not exist."""
+    loc = locate_miniboone_release(state.options.get("data_release_dir") or None)
+    if not loc.found:
+        msg = ("MiniBooNE 2020 data release not found (looked at: detector option data_release_dir - not given; "
+               f"environment variable {MINIBOONE_RELEASE_ENV} - not set; the developers' ../shared fallback - "
+               "absent): the Fig. 2 analogue shows the signal only. Give the release directory (fhcmode) with "
+               f"`dsgen detect --data-release DIR`, the card key [detector] data_release, or {MINIBOONE_RELEASE_ENV}.")
+        warnings.warn(msg, MissingDataWarning, stacklevel=2)
+    return loc
 
 
 @module_type("MiniBooNESpectra")
@@ -66,22 +83,15 @@ def miniboone_spectra(state: DetectorState, spec: ModuleSpec) -> None:
     Eqe, cos = state.get(spec.inputs[0], spec), state.get(spec.inputs[1], spec)
     hnl, regime = state.get(spec.inputs[2], spec), state.get(spec.inputs[3], spec)
     sel = state.selected
-    path, explicit = _release_dir(state)
-    release = None
-    note = ""
-    if path.is_dir():
-        release = read_miniboone_release(path)
-    elif explicit:
-        raise DataFileError(f"MiniBooNE data release directory {path} does not exist (option data_release_dir)")
-    else:
-        note = f"data release not found at {path}: signal only"
+    loc = find_release(state)
+    release = read_miniboone_release(loc.path) if loc.found else None
+    note = "" if loc.found else "data release not found: signal only"
     pot = state.metadata.get("pot")
     release_pot = float(state.options.get("release_pot", 0) or 0)
     scale = release_pot / float(pot) if pot and release_pot else 1.0
     if not pot:
         note = (note + "; " if note else "") + "no POT in metadata: signal not rescaled"
-    edges = release["edges"] if release is not None else np.array([0.2, 0.3, 0.375, 0.475, 0.55, 0.675, 0.8, 0.95,
-                                                                     1.1, 1.25, 1.5, 3.0])
+    edges = release["edges"] if release is not None else np.array(RELEASE_EDGES_GEV)
     cos_edges = np.linspace(-1.0, 1.0, 21)
     comps_E, comps_c = [], []
     colors = {5: "#3182bd", 6: "#e7298a"}
@@ -100,8 +110,10 @@ def miniboone_spectra(state: DetectorState, spec: ModuleSpec) -> None:
     if release is not None:
         bkg = [("MiniBooNE background (2020)", release["background"])]
         data = ("MiniBooNE data (18.75e20 POT)", release["data"], np.sqrt(release["data"]))
+    title = ("MiniBooNE nu-mode e-like events: signal on top of the 2020 release" if release is not None
+             else "MiniBooNE nu-mode e-like events: signal only (2020 data release not found)")
     state.plots["enu_qe"] = PlotSpec(
-        title="MiniBooNE nu-mode e-like events: signal on top of the 2020 release",
+        title=title,
         xlabel=r"$E_\nu^{QE}$ [GeV]", ylabel="events / MeV", edges=edges, components=comps_E,
         background=bkg, data=data, per_width=True, width_scale=1e3, note=note)
     state.plots["cos_theta"] = PlotSpec(
@@ -114,6 +126,7 @@ def miniboone_spectra(state: DetectorState, spec: ModuleSpec) -> None:
     state.extra["signal_200_1250MeV_release_pot"] = float(np.sum(sig[m]))
     if release is not None:
         state.extra["release_excess_200_1250MeV"] = release_excess(release)
-        state.extra["release_dir"] = str(path)
+        state.extra["release_dir"] = str(loc.path)
     else:
         state.extra["release_dir"] = None
+    state.extra["release_source"] = loc.source

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors import kinematics as kin
-from detectors.framework import DetectorCardError, DetectorState, ModuleSpec, module_type
+from detectors.registry import DetectorState, ModuleSpec, module_type
 from generator.constants import M_K_CHARGED
+from generator.errors import DetectorCardError
+from generator.kernels.lorentz import mass2
 
 
 def track_radius_at(vtx: np.ndarray, p4: np.ndarray, z: float) -> np.ndarray:
@@ -65,9 +66,9 @@ def peaked_kinematics(state: DetectorState, spec: ModuleSpec) -> None:
     nominal = np.array([np.hypot(pk, M_K_CHARGED), 0.0, 0.0, pk])
     K[K[:, 0] <= 0] = nominal
     pee = em + ep
-    m2_miss = kin.mass2(K - mu)
-    m2_miss_ee = kin.mass2(K - mu - pee)
-    m2_ee = kin.mass2(pee)
+    m2_miss = mass2(K - mu)
+    m2_miss_ee = mass2(K - mu - pee)
+    m2_ee = mass2(pee)
     state.put("m2_miss", m2_miss)
     state.put("m2_miss_ee", m2_miss_ee)
     state.put("m2_ee", m2_ee)

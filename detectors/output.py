@@ -18,7 +18,7 @@ import awkward as ak
 import numpy as np
 from matplotlib.figure import Figure
 
-from detectors.framework import PlotSpec
+from detectors.registry import PlotSpec
 
 CHUNK = 100_000
 

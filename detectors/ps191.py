@@ -11,8 +11,15 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import brentq
 
-from detectors import kinematics as kin
-from detectors.framework import DetectorState, ModuleSpec, PlotSpec, _edges, module_type, weighted_hist
+from detectors.mechanisms import bin_edges
+from detectors.registry import (
+    DetectorState,
+    ModuleSpec,
+    PlotSpec,
+    module_type,
+    weighted_hist,
+)
+from generator.kernels.lorentz import norm3
 
 CM_TO_MM = 10.0
 
@@ -23,7 +30,7 @@ def vertex_shower_distance(state: DetectorState, spec: ModuleSpec) -> None:
     smeared by ``sigma_mm`` (Gaussian, clipped at 0): the position where a shower starts is known
     to about one flash-tube cell."""
     a, b = state.get(spec.inputs[0], spec), state.get(spec.inputs[1], spec)
-    d = kin.norm3(b - a) * CM_TO_MM
+    d = norm3(b - a) * CM_TO_MM
     s = spec.number("sigma_mm", 0.0, lo=0.0)
     state.put(spec.outputs[0], np.maximum(d + s * state.rng.standard_normal(state.n), 0.0))
 
@@ -69,7 +76,7 @@ def exponential_falloff(state: DetectorState, spec: ModuleSpec) -> None:
     sel = state.selected
     dmax = spec.number("fit_max_mm", lo=0.0)
     L, err = fit_exponential(d[sel], state.weight[sel], dmax)
-    edges = _edges(spec)
+    edges = bin_edges(spec)
     h = weighted_hist(d[sel], state.weight[sel], edges)
     curves = []
     if np.isfinite(L):

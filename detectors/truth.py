@@ -33,11 +33,11 @@ detector cards use as module inputs):
 from __future__ import annotations
 
 import awkward as ak
-import numba
 import numpy as np
 
 from generator.constants import C_CM_PER_NS, PDG_HNL_OFFSET
 from generator.errors import DataFileError
+from generator.kernels import kernel
 
 MAX_PAIRS = 4
 MAX_HNL = 4
@@ -56,19 +56,19 @@ TRUTH_COLUMNS = (
 ) + EVENT_FIELDS
 
 
-@numba.njit(cache=True)
+@kernel
 def _is_hnl(code):
     a = abs(code)
     return HNL_PDG_MIN <= a <= HNL_PDG_MAX
 
 
-@numba.njit(cache=True)
+@kernel
 def _mass_of(E, px, py, pz):
     m2 = E * E - px * px - py * py - pz * pz
     return np.sqrt(m2) if m2 > 0.0 else 0.0
 
 
-@numba.njit(cache=True)
+@kernel
 def _extract_kernel(offsets, pdg, status, mother, E, px, py, pz, vx, vy, vz, vt, max_pairs, max_hnl):
     """Loop over events (flat particle arrays + offsets); see the module docstring for outputs."""
     n = offsets.shape[0] - 1

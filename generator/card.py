@@ -8,7 +8,7 @@ A card has these sections (only [model] is required; see README "Steering cards"
 [experiment]  name, flux_file, pot, ... (where)
 [decay]       how HNLs decay (all channels by BR, or forced channels with BR as weight)
 [output]      formats and options of the written files
-[detector]    detector module applied after generation
+[detector]    detector module applied after generation (name, seed, data_release)
 [xsec]        neutrino-energy grid for `dsgen xsec`
 
 Every unknown key, missing key, wrong type or unphysical value raises CardError naming the dotted key,
@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from generator.constants import DEFAULT_DETECTOR_SEED
 from generator.errors import CardError, UnknownNameError
 from generator.model.parameters import PRESETS, ModelParameters, preset
 
@@ -375,10 +376,31 @@ class OutputSection:
 
 @dataclass
 class DetectorSection:
-    """[detector]: detector module applied by `dsgen run` after generation."""
+    """[detector]: detector module applied by `dsgen run` after generation.
+
+    name: a detector of detectors/data; seed: seed of the detector stage (default
+    generator.constants.DEFAULT_DETECTOR_SEED); data_release: directory of the published data the detector
+    compares with (MiniBooNE 2020 release), relative paths taken from the card's directory.
+    """
 
     name: str
-    seed: int | None = None
+    seed: int = DEFAULT_DETECTOR_SEED
+    data_release: str | None = None
+
+    def validate(self, section: str) -> None:
+        _positive(f"{section}.seed", self.seed, strict=False)
+        if self.data_release is not None and not self.data_release.strip():
+            raise CardError(f"{section}.data_release", "is empty: give a directory or leave the key out")
+
+    def data_release_path(self, card_path: Path | None) -> Path | None:
+        """``data_release`` as a path: relative paths resolved against the directory of the card file
+        ``card_path`` (the working directory for a card without a file); None when not given."""
+        if self.data_release is None:
+            return None
+        p = Path(self.data_release).expanduser()
+        if not p.is_absolute() and card_path is not None:
+            p = Path(card_path).resolve().parent / p
+        return p
 
 
 @dataclass

@@ -5,7 +5,7 @@
     dsgen mesons [CARD] [--json]
     dsgen run CARD [-n N] [--seed S] [--out DIR] [--shard K --n-shards M] [--weighted] [--no-progress]
     dsgen merge RUN_DIR [RUN_DIR ...] --out DIR
-    dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR]
+    dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR] [--seed S] [--data-release DIR]
 
 Every command is a thin wrapper around a function that can be called from Python with the same result
 (generator.report.spectrum_report, generator.xsec.xsec_report, generator.run.run_card, ...).
@@ -18,6 +18,7 @@ import json
 import sys
 
 from generator import __version__
+from generator.constants import DEFAULT_DETECTOR_SEED
 from generator.errors import DarkSeesawError
 
 
@@ -101,7 +102,7 @@ def _cmd_merge(args) -> int:
 def _cmd_detect(args) -> int:
     from detectors import detect_main
 
-    summary = detect_main(args.detector, args.path, out_dir=args.out, seed=args.seed)
+    summary = detect_main(args.detector, args.path, out_dir=args.out, seed=args.seed, data_release=args.data_release)
     print(json.dumps(summary, indent=2) if args.json else _format_detector(summary))
     return 0
 
@@ -157,7 +158,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--detector", required=True)
     d.add_argument("path", help="run directory or ROOT file")
     d.add_argument("--out", help="output directory (default: RUN_DIR/detector_<name>/)")
-    d.add_argument("--seed", type=int, default=1, help="seed of the smearing")
+    d.add_argument("--seed", type=int, default=DEFAULT_DETECTOR_SEED,
+                   help=f"seed of the detector stage (default {DEFAULT_DETECTOR_SEED})")
+    d.add_argument("--data-release", metavar="DIR",
+                   help="directory of the published data the detector compares with (MiniBooNE 2020 release; "
+                        "default: $DSGEN_MINIBOONE_RELEASE)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_cmd_detect)
     return p

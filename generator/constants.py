@@ -80,3 +80,7 @@ V_HIGGS = (math.sqrt(2.0) * G_FERMI) ** -0.5
 # Home: generator.particles (the one table of names, PDG codes and masses); re-exported here for callers that
 # read the codes as constants.
 from generator.particles import PDG_HNL_OFFSET, PDG_PHIPRIME, PDG_ZPRIME, pdg_hnl  # noqa: E402, F401
+
+#: Default seed of the detector stage (smearing, vertex placement) when neither ``dsgen detect --seed`` nor the
+#: card key ``[detector] seed`` gives one: one value for the CLI, the card and :func:`detectors.detect_main`.
+DEFAULT_DETECTOR_SEED = 20210101

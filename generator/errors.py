@@ -65,6 +65,27 @@ class RunDirectoryError(DarkSeesawError):
 class RunDirectoryBusyError(RunDirectoryError):
     """Another run holds the lock of the output directory (the message names its process id and start time)."""
 
+
 class RegistryError(DarkSeesawError):
     """An extension-point registry is misused: a name registered twice, or an entry with an unknown parent,
     scope or kind (message names the entry and the allowed values)."""
+
+
+class DetectorCardError(DataFileError):
+    """A detector data file (detectors/data/<name>.toml) or a detector option is malformed: unknown key,
+    missing key, wrong type or unphysical value. ``where`` names the file (or the option set), ``key`` the
+    dotted key; the message states the rule."""
+
+    def __init__(self, where: str, key: str, message: str):
+        self.where, self.key = where, key
+        super().__init__(f"{where}: `{key}`: {message}")
+
+
+class GeometryError(DarkSeesawError):
+    """A geometry operation a shape does not support (e.g. ray entry/exit distances of a shell or a union,
+    which can have several disjoint segments); the message names the shape and the operation."""
+
+
+class MissingDataWarning(UserWarning):
+    """Optional published data (e.g. the MiniBooNE 2020 release) were not found, so a comparison is drawn
+    without them; the message names where the data were looked for and how to give them."""

@@ -1,12 +1,14 @@
-"""Simple detector volumes (sphere, finite cylinder, axis-aligned box) in cm, vectorised over events.
+"""Geometry shapes (sphere, finite cylinder, axis-aligned box, shells, unions) in cm, vectorised over events.
 
-Each shape answers two questions for arrays of events:
+The one home of the shapes used by forced decays ([decay] volume), experiments and detectors (the detector
+cards build them with :func:`detectors.registry.shape_from_dict`). Each shape answers two questions:
 
-- ``contains(points)``: points (n, 3) in cm -> (n,) bool (boundary counts as inside);
+- ``contains(points)``: points (..., 3) in cm -> (...) bool (boundary counts as inside; NaN -> False);
 - ``entry_exit(origin, direction)``: flight distances (t_in, t_out) in cm along the rays
   origin + t * direction (direction: unit vectors, t >= 0) between which the ray is inside the shape.
   A ray starting inside has t_in = 0. Rays that miss the shape (or for which the shape is entirely
-  behind the origin) give t_in = t_out = inf.
+  behind the origin) give t_in = t_out = inf. Shells (``inner_radius_cm > 0``) and unions can cut a ray
+  into several segments and raise GeometryError here (they are used with ``contains`` only).
 
 Ray-shape intersections are the standard ones (e.g. Pharr, Jakob, Humphreys, "Physically Based
 Rendering", 3rd ed., Sec. 3.2 for the sphere/cylinder quadratics and Sec. 3.1.2 / Kay & Kajiya 1986 for
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from generator.errors import CardError
+from generator.errors import CardError, GeometryError
 
 
 def _vec3(v, key: str) -> np.ndarray:
@@ -79,20 +81,30 @@ def _quadratic_interval(A: np.ndarray, B: np.ndarray, C: np.ndarray) -> tuple[np
     return a, b
 
 
+def _no_segments(shape, what: str) -> GeometryError:
+    msg = (f"{shape!r}: entry_exit is defined for solid spheres, cylinders and boxes only; a {what} can cut a "
+           f"ray into several segments (use it with `contains`)")
+    return GeometryError(msg)
+
+
 @dataclass(frozen=True)
 class Sphere:
-    """Sphere of radius ``radius_cm`` around ``center_cm`` (cm)."""
+    """Sphere of radius ``radius_cm`` around ``center_cm`` (cm); a shell when ``inner_radius_cm`` > 0."""
 
     radius_cm: float
     center_cm: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    inner_radius_cm: float = 0.0
 
     def contains(self, points: np.ndarray) -> np.ndarray:
-        """(n,) bool: points (n, 3) in cm inside or on the sphere."""
+        """(...) bool: points (..., 3) in cm inside or on the sphere (shell: r >= inner_radius_cm)."""
         d = np.asarray(points, dtype=float) - np.asarray(self.center_cm)
-        return np.einsum("ij,ij->i", d, d) <= self.radius_cm**2
+        r2 = np.einsum("...i,...i->...", d, d)
+        return (r2 <= self.radius_cm**2) & (r2 >= self.inner_radius_cm**2)
 
     def entry_exit(self, origin: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flight distances (t_in, t_out) in cm of rays origin (n, 3) cm + t * direction (n, 3, unit)."""
+        if self.inner_radius_cm > 0:
+            raise _no_segments(self, "spherical shell")
         o = np.asarray(origin, dtype=float) - np.asarray(self.center_cm)
         d = np.asarray(direction, dtype=float)
         # |o + t d|^2 <= R^2  <=>  (d.d) t^2 + 2 (o.d) t + (o.o - R^2) <= 0
@@ -104,17 +116,19 @@ class Sphere:
     @property
     def volume_cm3(self) -> float:
         """Volume in cm^3."""
-        return 4.0 / 3.0 * math.pi * self.radius_cm**3
+        return 4.0 / 3.0 * math.pi * (self.radius_cm**3 - self.inner_radius_cm**3)
 
 
 @dataclass(frozen=True)
 class Cylinder:
-    """Finite cylinder (cm): radius, full length along the unit ``axis``, centred on ``center_cm``."""
+    """Finite cylinder (cm): radius, full length along the unit ``axis``, centred on ``center_cm``; a
+    cylindrical shell when ``inner_radius_cm`` > 0."""
 
     radius_cm: float
     length_cm: float
     center_cm: tuple[float, float, float] = (0.0, 0.0, 0.0)
     axis: tuple[float, float, float] = (0.0, 0.0, 1.0)
+    inner_radius_cm: float = 0.0
 
     def __post_init__(self) -> None:
         a = np.asarray(self.axis, dtype=float)
@@ -123,15 +137,18 @@ class Cylinder:
     def _split(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ax = np.asarray(self.axis)
         along = v @ ax
-        return along, v - along[:, None] * ax
+        return along, v - along[..., None] * ax
 
     def contains(self, points: np.ndarray) -> np.ndarray:
-        """(n,) bool: points (n, 3) in cm inside or on the cylinder."""
+        """(...) bool: points (..., 3) in cm inside or on the cylinder (shell: r >= inner_radius_cm)."""
         along, perp = self._split(np.asarray(points, dtype=float) - np.asarray(self.center_cm))
-        return (np.abs(along) <= 0.5 * self.length_cm) & (np.einsum("ij,ij->i", perp, perp) <= self.radius_cm**2)
+        r2 = np.einsum("...i,...i->...", perp, perp)
+        return (np.abs(along) <= 0.5 * self.length_cm) & (r2 <= self.radius_cm**2) & (r2 >= self.inner_radius_cm**2)
 
     def entry_exit(self, origin: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flight distances (t_in, t_out) in cm of rays origin (n, 3) cm + t * direction (n, 3, unit)."""
+        if self.inner_radius_cm > 0:
+            raise _no_segments(self, "cylindrical shell")
         oa, op = self._split(np.asarray(origin, dtype=float) - np.asarray(self.center_cm))
         da, dp = self._split(np.asarray(direction, dtype=float))
         h = 0.5 * self.length_cm
@@ -146,7 +163,7 @@ class Cylinder:
     @property
     def volume_cm3(self) -> float:
         """Volume in cm^3."""
-        return math.pi * self.radius_cm**2 * self.length_cm
+        return math.pi * (self.radius_cm**2 - self.inner_radius_cm**2) * self.length_cm
 
 
 @dataclass(frozen=True)
@@ -156,10 +173,16 @@ class Box:
     size_cm: tuple[float, float, float]
     center_cm: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
+    @classmethod
+    def from_corners(cls, lo_cm, hi_cm) -> Box:
+        """Box between the corners ``lo_cm`` and ``hi_cm`` (3,) in cm (hi > lo in every coordinate)."""
+        lo, hi = np.asarray(lo_cm, dtype=float), np.asarray(hi_cm, dtype=float)
+        return cls(tuple((hi - lo).tolist()), tuple((0.5 * (lo + hi)).tolist()))
+
     def contains(self, points: np.ndarray) -> np.ndarray:
-        """(n,) bool: points (n, 3) in cm inside or on the box."""
+        """(...) bool: points (..., 3) in cm inside or on the box."""
         d = np.abs(np.asarray(points, dtype=float) - np.asarray(self.center_cm))
-        return np.all(d <= 0.5 * np.asarray(self.size_cm), axis=1)
+        return np.all(d <= 0.5 * np.asarray(self.size_cm), axis=-1)
 
     def entry_exit(self, origin: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Flight distances (t_in, t_out) in cm of rays origin (n, 3) cm + t * direction (n, 3, unit)."""
@@ -180,7 +203,25 @@ class Box:
         return float(np.prod(self.size_cm))
 
 
-Shape = Sphere | Cylinder | Box
+@dataclass(frozen=True)
+class Union:
+    """Union of shapes: a point is inside when it is inside any of ``parts`` (cm)."""
+
+    parts: tuple
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """(...) bool: points (..., 3) in cm inside any part."""
+        out = np.zeros(np.shape(points)[:-1], dtype=bool)
+        for p in self.parts:
+            out |= p.contains(points)
+        return out
+
+    def entry_exit(self, origin: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Not defined for a union (several segments): raises GeometryError."""
+        raise _no_segments(self, "union")
+
+
+Shape = Sphere | Cylinder | Box | Union
 
 
 @dataclass(frozen=True)
@@ -261,4 +302,4 @@ def volume_from_card(table: dict, key: str = "decay.volume") -> ForcedVolume:
     return ForcedVolume(sh, tuple(particles))
 
 
-__all__ = ["Box", "Cylinder", "ForcedVolume", "Shape", "Sphere", "volume_from_card"]
+__all__ = ["Box", "Cylinder", "ForcedVolume", "Shape", "Sphere", "Union", "volume_from_card"]

@@ -9,6 +9,10 @@ Per e+e- pair (an e- and an e+ produced in the same decay), as (n,) arrays over 
 
 Every decayed particle's decay vertex is available from :func:`vertex_positions`.
 
+The pair formulas themselves (:func:`pair_mass`, :func:`pair_opening_angle`, :func:`pair_energy`,
+:func:`pair_asymmetry`) take plain four-momentum arrays (..., 4) and are the one home of m_ee / theta_ee:
+the control plots (:mod:`generator.plots`) and the detectors call them.
+
 Paper numbers (Sec. III, "Delta a_mu and BaBar" and "CCFR"): :func:`babar_n5_fractions` gives the
 fractions of N5 decaying before / inside the BaBar ECAL / in the muon system, :func:`fraction_within`
 the fraction of HNLs decaying within a distance (CCFR: >~ 50% of N5 within 10 m).
@@ -48,6 +52,30 @@ class EEPair:
     vertex: np.ndarray
 
 
+def pair_mass(p_minus: np.ndarray, p_plus: np.ndarray) -> np.ndarray:
+    """m_ee = sqrt(max((p_- + p_+)^2, 0)) in GeV of four-momenta (..., 4) (E, px, py, pz) in GeV."""
+    return invariant_mass(np.asarray(p_minus, dtype=float) + np.asarray(p_plus, dtype=float))
+
+
+def pair_opening_angle(p_minus: np.ndarray, p_plus: np.ndarray) -> np.ndarray:
+    """theta_ee in rad, the angle between the 3-momenta of four-momenta (..., 4) in GeV (0 for a zero vector).
+
+    Computed as atan2(|p_- x p_+|, p_- . p_+), accurate also for nearly collinear pairs.
+    """
+    return opening_angle(np.asarray(p_minus, dtype=float), np.asarray(p_plus, dtype=float))
+
+
+def pair_energy(p_minus: np.ndarray, p_plus: np.ndarray) -> np.ndarray:
+    """E_ee = E_- + E_+ in GeV of four-momenta (..., 4) in GeV."""
+    return np.asarray(p_minus)[..., 0] + np.asarray(p_plus)[..., 0]
+
+
+def pair_asymmetry(p_minus: np.ndarray, p_plus: np.ndarray) -> np.ndarray:
+    """Energy asymmetry |E_+ - E_-| / (E_+ + E_-) (dimensionless) of four-momenta (..., 4) in GeV."""
+    em, ep = np.asarray(p_minus)[..., 0], np.asarray(p_plus)[..., 0]
+    return np.abs(ep - em) / (ep + em)
+
+
 def _name(block: EventBlock, k: int) -> str:
     if block.names is not None:
         return block.names[k]
@@ -71,13 +99,12 @@ def ee_pairs(block: EventBlock) -> list[EEPair]:
     pairs = []
     for im, ip, k in ee_pair_indices(block):
         pm, pp = block.p[:, im], block.p[:, ip]
-        em, ep = pm[:, 0], pp[:, 0]
         pairs.append(EEPair(
             parent=_name(block, k), mother=k, i_minus=im, i_plus=ip,
-            m_ee=invariant_mass(pm + pp),
-            theta_ee=opening_angle(pm, pp),
-            asymmetry=np.abs(ep - em) / (ep + em),
-            E_ee=ep + em,
+            m_ee=pair_mass(pm, pp),
+            theta_ee=pair_opening_angle(pm, pp),
+            asymmetry=pair_asymmetry(pm, pp),
+            E_ee=pair_energy(pm, pp),
             vertex=block.x[:, im].copy(),
         ))
     return pairs
@@ -207,6 +234,10 @@ __all__ = [
     "ee_pairs",
     "fraction_within",
     "observables",
+    "pair_asymmetry",
+    "pair_energy",
+    "pair_mass",
+    "pair_opening_angle",
     "radial_region_fractions",
     "vertex_positions",
 ]

@@ -11,7 +11,7 @@ Observables (lab frame, beam along +z):
 - ``theta_N`` [deg]: its polar angle to the beam axis, theta = atan2(|p_T|, p_z);
 - ``m_ee`` [GeV]: invariant mass sqrt((p_e- + p_e+)^2) of the e+e- pair of every decay vertex with
   exactly one e- and one e+ among its daughters;
-- ``theta_ee`` [deg]: opening angle of that pair, cos = p_- . p_+ / (|p_-| |p_+|);
+- ``theta_ee`` [deg]: opening angle of that pair (both from :mod:`generator.observables`);
 - ``vertex_z`` and ``vertex_r`` [cm]: position z and r_T = sqrt(x^2 + y^2) of every HNL decay vertex
   (production point of its daughters); ``vertex_zr`` is the 2D (z, r_T) histogram.
 """
@@ -30,6 +30,7 @@ from matplotlib.figure import Figure
 
 from generator.constants import PDG_HNL_OFFSET
 from generator.io.atomic import atomic_path
+from generator.observables import pair_mass, pair_opening_angle
 from generator.record import STATUS_BEAM, STATUS_DECAYED, EventBlock
 
 #: observable name -> axis label.
@@ -76,14 +77,8 @@ def observables(blocks: Sequence[EventBlock]) -> dict[str, tuple[np.ndarray, np.
             em, ep = dau[b.pdg[dau] == 11], dau[b.pdg[dau] == -11]
             if em.size == 1 and ep.size == 1:
                 pm, pp = b.p[:, em[0]], b.p[:, ep[0]]
-                s = pm + pp
-                # pair invariant mass, m^2 = (p_- + p_+)^2, clipped at 0 against rounding
-                m2 = s[:, 0] ** 2 - np.sum(s[:, 1:] ** 2, axis=1)
-                acc["m_ee"].append((np.sqrt(np.clip(m2, 0.0, None)), w))
-                dot = np.sum(pm[:, 1:] * pp[:, 1:], axis=1)
-                norm = np.linalg.norm(pm[:, 1:], axis=1) * np.linalg.norm(pp[:, 1:], axis=1)
-                cos = np.divide(dot, norm, out=np.ones_like(dot), where=norm > 0)
-                acc["theta_ee"].append((np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))), w))
+                acc["m_ee"].append((pair_mass(pm, pp), w))
+                acc["theta_ee"].append((np.degrees(pair_opening_angle(pm, pp)), w))
             if _is_hnl(b.pdg[k]):
                 xv = b.x[:, dau[0]]  # decay vertex = production point of the daughters (cm)
                 r = np.hypot(xv[:, 1], xv[:, 2])

@@ -270,7 +270,7 @@ def _write_outputs(result: RunResult, model, done=lambda label: None) -> None:
         from detectors import detect_main
 
         det = detect_main(card.detector.name, result.files["root"], out_dir=out,
-                          seed=card.detector.seed if card.detector.seed is not None else card.run.seed)
+                          seed=card.detector.seed, data_release=card.detector.data_release_path(card.path))
         result.summary["detector"] = det
         done(f"detector {card.detector.name}")
 

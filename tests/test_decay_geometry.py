@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from generator.errors import CardError
-from generator.geometry import Box, Cylinder, Sphere, volume_from_card
+from generator.errors import CardError, GeometryError
+from generator.geometry import Box, Cylinder, Sphere, Union, volume_from_card
 
 SHAPES = [
     Sphere(radius_cm=50.0, center_cm=(10.0, -5.0, 30.0)),
@@ -106,3 +106,32 @@ def test_volume_card_errors(table, key, text):
     with pytest.raises(CardError, match=text) as exc:
         volume_from_card(table)
     assert exc.value.key == key
+
+
+def test_shells_boxes_from_corners_and_unions():
+    """The shapes detectors use: shells, corner boxes and unions, on (n, 3) and (n, k, 3) points (cm)."""
+    shell = Sphere(radius_cm=10.0, inner_radius_cm=4.0)
+    pts = np.array([[0.0, 0.0, 3.9], [0.0, 0.0, 4.0], [6.0, 8.0, 0.0], [6.0, 8.0, 0.1], [np.nan, 0.0, 0.0]])
+    assert shell.contains(pts).tolist() == [False, True, True, False, False]
+    tube = Cylinder(radius_cm=136.0, length_cm=200.0, inner_radius_cm=92.0)
+    pts = np.array([[100.0, 0, 0], [50.0, 0, 0], [140.0, 0, 0], [0, 100.0, 99.0], [0, 100.0, 101.0]])
+    assert tube.contains(pts).tolist() == [True, False, False, True, False]
+    box = Box.from_corners((0.0, -1.0, 0.0), (2.0, 1.0, 5.0))
+    assert box == Box(size_cm=(2.0, 2.0, 5.0), center_cm=(1.0, 0.0, 2.5))
+    union = Union((Sphere(5.0, (0.0, 0.0, 10.0)), box))
+    assert union.contains(np.array([[0, 0, 12.0], [1, 0, 1], [50, 50, 50]])).tolist() == [True, True, False]
+    grid = np.zeros((4, 3, 3))
+    grid[:, 1, 2] = 12.0
+    grid[:, 2] = 50.0
+    assert union.contains(grid).tolist() == [[True, True, False]] * 4
+    # volumes: 4/3 pi (R^3 - r^3) and pi (R^2 - r^2) L
+    assert shell.volume_cm3 == pytest.approx(4.0 / 3.0 * math.pi * (1000.0 - 64.0), rel=1e-14)
+    assert tube.volume_cm3 == pytest.approx(math.pi * (136.0**2 - 92.0**2) * 200.0, rel=1e-14)
+
+
+@pytest.mark.parametrize("shape", [Sphere(10.0, inner_radius_cm=4.0), Cylinder(5.0, 10.0, inner_radius_cm=1.0),
+                                   Union((Sphere(1.0), Box((1.0, 1.0, 1.0))))], ids=lambda s: type(s).__name__)
+def test_entry_exit_refuses_several_segments(shape):
+    o, d = np.zeros((2, 3)), np.tile([0.0, 0.0, 1.0], (2, 1))
+    with pytest.raises(GeometryError, match="entry_exit"):
+        shape.entry_exit(o, d)

@@ -21,6 +21,10 @@ from generator.observables import (
     ee_pairs,
     fraction_within,
     observables,
+    pair_asymmetry,
+    pair_energy,
+    pair_mass,
+    pair_opening_angle,
     radial_region_fractions,
     vertex_positions,
 )
@@ -158,3 +162,25 @@ def test_ccfr_half_of_n5_decay_within_10m(bp):
     ref = 1 - math.exp(-1000.0 / L)
     assert abs(frac - ref) < 5 * math.sqrt(ref * (1 - ref) / 100_000)  # MC vs the exponential law
     assert frac >= 0.5
+
+
+def test_pair_formulas_against_two_body_kinematics():
+    """A parent of mass M at rest decaying to e+e- back to back: m_ee = M, theta_ee = pi; boosted along the
+    pair's bisector with equal energies: theta_ee from tan(theta/2) = p_T / p_z (independent of the code)."""
+    M = 0.1
+    E = M / 2
+    p = math.sqrt(E**2 - ME**2)
+    pm = np.array([[E, 0.0, 0.0, p]])
+    pp = np.array([[E, 0.0, 0.0, -p]])
+    assert pair_mass(pm, pp) == pytest.approx([M], rel=1e-14)
+    assert pair_opening_angle(pm, pp) == pytest.approx([math.pi], rel=1e-14)
+    assert pair_energy(pm, pp) == pytest.approx([M], rel=1e-14) and pair_asymmetry(pm, pp) == pytest.approx([0.0])
+    # symmetric opening by a tiny angle (arccos would lose it): theta = 2 atan(pT / pz)
+    pt, pz = 1e-9, 5.0
+    Eb = math.sqrt(pt**2 + pz**2 + ME**2)
+    pm = np.array([Eb, pt, 0.0, pz])
+    pp = np.array([Eb, -pt, 0.0, pz])
+    assert pair_opening_angle(pm, pp) == pytest.approx(2.0 * math.atan2(pt, pz), rel=1e-9)
+    # m^2 = 2 m_e^2 + 2 (E^2 - pz^2 + pt^2) for this configuration
+    assert pair_mass(pm, pp) == pytest.approx(math.sqrt(2 * ME**2 + 2 * (Eb**2 - pz**2 + pt**2)), rel=1e-6)
+    assert pair_asymmetry(np.array([[3.0, 0, 0, 3.0]]), np.array([[1.0, 0, 0, 1.0]])) == pytest.approx([0.5])

@@ -13,42 +13,44 @@ import pytest
 from scipy import stats
 
 import detectors
-from detectors import framework as fw
+from detectors import registry, response
 from detectors.truth import events_from_arrays, extract_truth
-from generator.errors import DataFileError, UnknownNameError
+from generator import geometry
+from generator.errors import DataFileError, DetectorCardError, UnknownNameError
+from generator.kernels.lorentz import direction3, invariant_mass
 
 # ----------------------------------------------------------------------------- geometry
 
 
 def test_shapes_contain_known_points():
-    sphere = fw.Sphere((0.0, 0.0, 10.0), 5.0)
+    sphere = geometry.Sphere(5.0, (0.0, 0.0, 10.0))
     assert sphere.contains(np.array([[0, 0, 14.9], [0, 0, 15.1], [3, 4, 10]])).tolist() == [True, False, True]
-    shell = fw.Cylinder("z", (0.0, 0.0, 0.0), radius=136.0, half_length=100.0, inner_radius=92.0)
+    shell = geometry.Cylinder(radius_cm=136.0, length_cm=200.0, inner_radius_cm=92.0)
     pts = np.array([[100.0, 0, 0], [50.0, 0, 0], [140.0, 0, 0], [0, 100.0, 99.0], [0, 100.0, 101.0]])
     assert shell.contains(pts).tolist() == [True, False, False, True, False]
-    cyl_x = fw.Cylinder("x", (0.0, 0.0, 0.0), radius=1.0, half_length=10.0)
+    cyl_x = geometry.Cylinder(radius_cm=1.0, length_cm=20.0, axis=(1.0, 0.0, 0.0))
     assert cyl_x.contains(np.array([[9.0, 0.5, 0.5], [0.0, 1.0, 1.0]])).tolist() == [True, False]
-    box = fw.Box((0.0, -1.0, 0.0), (2.0, 1.0, 5.0))
+    box = geometry.Box.from_corners((0.0, -1.0, 0.0), (2.0, 1.0, 5.0))
     assert box.contains(np.array([[1, 0, 5.0], [1, 0, 5.1], [-0.1, 0, 1]])).tolist() == [True, False, False]
-    union = fw.Union((sphere, box))
+    union = geometry.Union((sphere, box))
     assert union.contains(np.array([[0, 0, 12.0], [1, 0, 1], [50, 50, 50]])).tolist() == [True, True, False]
     # works on (n, k, 3) arrays too
     assert box.contains(np.zeros((4, 3, 3))).shape == (4, 3)
 
 
 def test_shape_from_dict_and_errors():
-    s = fw.shape_from_dict({"shape": "sphere", "radius_cm": 500.0})
-    assert isinstance(s, fw.Sphere) and s.radius == 500.0
+    s = registry.shape_from_dict({"shape": "sphere", "radius_cm": 500.0})
+    assert isinstance(s, geometry.Sphere) and s.radius_cm == 500.0
     with pytest.raises(UnknownNameError, match="sphere"):
-        fw.shape_from_dict({"shape": "sphre", "radius_cm": 1.0})
-    with pytest.raises(fw.DetectorCardError, match="radius_cm"):
-        fw.shape_from_dict({"shape": "sphere"})
-    with pytest.raises(fw.DetectorCardError, match="must be > 0"):
-        fw.shape_from_dict({"shape": "sphere", "radius_cm": -1.0})
-    with pytest.raises(fw.DetectorCardError, match="unknown key"):
-        fw.shape_from_dict({"shape": "box", "min_cm": [0, 0, 0], "max_cm": [1, 1, 1], "size": 3})
-    with pytest.raises(fw.DetectorCardError, match="must exceed"):
-        fw.shape_from_dict({"shape": "box", "min_cm": [0, 0, 0], "max_cm": [1, -1, 1]})
+        registry.shape_from_dict({"shape": "sphre", "radius_cm": 1.0})
+    with pytest.raises(DetectorCardError, match="radius_cm"):
+        registry.shape_from_dict({"shape": "sphere"})
+    with pytest.raises(DetectorCardError, match="must be > 0"):
+        registry.shape_from_dict({"shape": "sphere", "radius_cm": -1.0})
+    with pytest.raises(DetectorCardError, match="unknown key"):
+        registry.shape_from_dict({"shape": "box", "min_cm": [0, 0, 0], "max_cm": [1, 1, 1], "size": 3})
+    with pytest.raises(DetectorCardError, match="must exceed"):
+        registry.shape_from_dict({"shape": "box", "min_cm": [0, 0, 0], "max_cm": [1, -1, 1]})
 
 
 # ----------------------------------------------------------------------------- smearing
@@ -56,10 +58,10 @@ def test_shape_from_dict_and_errors():
 
 def test_energy_smearing_width_and_energy_dependence():
     rng = np.random.default_rng(11)
-    res = fw.Resolution(stochastic=0.12, power=0.5)
+    res = response.Resolution(stochastic=0.12, power=0.5)
     n = 20000
     for E in (1.0, 4.0):
-        out = fw.smear_energy(np.full(n, E), res, rng)
+        out = response.smear_energy(np.full(n, E), res, rng)
         expected = 0.12 * math.sqrt(E)  # sigma_E = E * 0.12 / sqrt(E)
         # sample std has relative error 1/sqrt(2n) = 0.5%: allow 5 sigma (2.5%)
         assert np.std(out) == pytest.approx(expected, rel=0.025)
@@ -68,7 +70,7 @@ def test_energy_smearing_width_and_energy_dependence():
 
 
 def test_resolution_terms_add_in_quadrature():
-    res = fw.Resolution(stochastic=0.0232, power=0.25, constant=0.0185)
+    res = response.Resolution(stochastic=0.0232, power=0.25, constant=0.0185)
     E = np.array([0.5, 2.0, 8.0])
     expected = np.sqrt((0.0232 / E**0.25) ** 2 + 0.0185**2)  # BaBar EMC formula, NIM A479 (2002) 1
     assert np.allclose(res.relative(E), expected, rtol=1e-12)
@@ -79,8 +81,8 @@ def test_direction_smearing_is_rayleigh():
     rng = np.random.default_rng(5)
     n = 20000
     sigma = math.radians(3.0)
-    u = fw.kin.unit3(rng.normal(size=(n, 3)))
-    v = fw.smear_direction(u, sigma, rng)
+    u = direction3(rng.normal(size=(n, 3)))
+    v = response.smear_direction(u, sigma, rng)
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0)
     angle = np.arccos(np.clip(np.sum(u * v, axis=1), -1, 1))
     # independent reference: scipy's Rayleigh distribution; fixed seed, KS p-value above 1e-3
@@ -91,25 +93,25 @@ def test_vertex_and_momentum_smearing():
     rng = np.random.default_rng(8)
     n = 20000
     x = np.tile([1.0, 2.0, 3.0], (n, 1))
-    out = fw.smear_vertex(x, np.array([0.5, 1.0, 22.0]), rng)
+    out = response.smear_vertex(x, np.array([0.5, 1.0, 22.0]), rng)
     # per-axis std within 2.5% (5 sigma of the sample-std error 0.5%)
     assert np.allclose(np.std(out, axis=0), [0.5, 1.0, 22.0], rtol=0.025)
     p4 = np.tile([np.hypot(10.0, 0.1057), 0.0, 0.0, 10.0], (n, 1))
-    sm = fw.smear_momentum(p4, fw.Resolution(constant=0.003, linear=0.00005), fw.AngularResolution(constant=5e-5), rng)
+    sm = response.smear_momentum(p4, response.Resolution(constant=0.003, linear=0.00005), response.AngularResolution(constant=5e-5), rng)
     # invariant mass is kept exactly (up to rounding)
-    assert np.allclose(fw.kin.mass(sm), 0.1057, rtol=1e-6)
+    assert np.allclose(invariant_mass(sm), 0.1057, rtol=1e-6)
     expected = 10.0 * math.hypot(0.003, 0.00005 * 10.0)  # NA62 STRAW sigma_p at 10 GeV
     assert np.std(np.linalg.norm(sm[:, 1:], axis=1)) == pytest.approx(expected, rel=0.025)
 
 
 def test_efficiency_table_and_constant():
-    eff = fw.efficiency_from_dict({"x": [0.0, 1.0, 2.0], "eff": [0.2, 0.6, 0.4]}, "t", "eff")
+    eff = response.efficiency_from_dict({"x": [0.0, 1.0, 2.0], "eff": [0.2, 0.6, 0.4]}, "t", "eff")
     assert np.allclose(eff(np.array([-1.0, 0.5, 1.5, 3.0]), 4), [0.2, 0.4, 0.5, 0.4])
-    eff0 = fw.efficiency_from_dict({"x": [0.0, 1.0], "eff": [0.2, 0.6], "outside": "zero"}, "t", "eff")
+    eff0 = response.efficiency_from_dict({"x": [0.0, 1.0], "eff": [0.2, 0.6], "outside": "zero"}, "t", "eff")
     assert np.allclose(eff0(np.array([-0.5, 0.5, 1.5]), 3), [0.0, 0.4, 0.0])
-    assert np.allclose(fw.efficiency_from_dict({"value": 0.04}, "t", "e")(None, 3), 0.04)
-    with pytest.raises(fw.DetectorCardError, match=r"\[0, 1\]"):
-        fw.efficiency_from_dict({"value": 1.5}, "t", "e")
+    assert np.allclose(response.efficiency_from_dict({"value": 0.04}, "t", "e")(None, 3), 0.04)
+    with pytest.raises(DetectorCardError, match=r"\[0, 1\]"):
+        response.efficiency_from_dict({"value": 1.5}, "t", "e")
 
 
 # ----------------------------------------------------------------------------- truth extraction
@@ -190,9 +192,9 @@ def test_unknown_detector_and_option():
         detectors.load_detector_card("minibone")
     pdg, status, mother, p, x = _two_pair_events(1)
     ev = events_from_arrays(pdg, status, mother, p, x, np.ones(1))
-    with pytest.raises(fw.DetectorCardError, match="use_geometry"):
+    with pytest.raises(DetectorCardError, match="use_geometry"):
         detectors.run_detector("na62", ev, {}, np.random.default_rng(1), options={"use_geomtry": True})
-    with pytest.raises(fw.DetectorCardError, match="wrong type"):
+    with pytest.raises(DetectorCardError, match="wrong type"):
         detectors.run_detector("na62", ev, {}, np.random.default_rng(1), options={"use_geometry": "yes"})
 
 
@@ -211,19 +213,19 @@ CARD_HEAD = 'name = "toy"\ndescription = "d"\nframe = "f"\n'
 
 
 def test_card_validation_errors(tmp_path, monkeypatch):
-    monkeypatch.setattr(fw, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(registry, "data_dir", lambda: tmp_path)
     _write_card(tmp_path, CARD_HEAD + '[[modules]]\nname = "a"\ntype = "Fiducal"\ninputs = ["prim_vtx"]\n')
     with pytest.raises(UnknownNameError, match="Fiducial"):
-        fw.load_detector_card("toy")
+        registry.load_detector_card("toy")
     _write_card(tmp_path, CARD_HEAD + '[[modules]]\nname = "a"\ntype = "Fiducial"\ninputs = ["vtx_reco"]\n')
-    with pytest.raises(fw.DetectorCardError, match="vtx_reco"):
-        fw.load_detector_card("toy")
+    with pytest.raises(DetectorCardError, match="vtx_reco"):
+        registry.load_detector_card("toy")
     _write_card(tmp_path, CARD_HEAD + '[[modules]]\nname = "a"\ntype = "Fiducial"\ninputs = ["prim_vtx"]\ncolour = 1\n')
-    with pytest.raises(fw.DetectorCardError, match="colour"):
-        fw.load_detector_card("toy")
+    with pytest.raises(DetectorCardError, match="colour"):
+        registry.load_detector_card("toy")
     _write_card(tmp_path, CARD_HEAD + 'modules = []\n')
-    with pytest.raises(fw.DetectorCardError, match="non-empty"):
-        fw.load_detector_card("toy")
+    with pytest.raises(DetectorCardError, match="non-empty"):
+        registry.load_detector_card("toy")
 
 
 TOY = CARD_HEAD + """
@@ -295,7 +297,7 @@ def _vertex_events(z, weight, E_nu):
 
 
 def test_cutflow_weights_and_options(tmp_path, monkeypatch):
-    monkeypatch.setattr(fw, "DATA_DIR", tmp_path)
+    monkeypatch.setattr(registry, "data_dir", lambda: tmp_path)
     _write_card(tmp_path, TOY)
     z = np.array([5.0, 50.0, 150.0, -5.0, 99.0])
     w = np.array([1.0, 2.0, 4.0, 8.0, 16.0])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -14,12 +15,19 @@ import detectors
 from detectors import kinematics as kin
 from detectors.miniboone import read_miniboone_release, release_excess
 from detectors.truth import events_from_arrays
-from generator.constants import M_E, M_NEUTRON, M_PROTON
-from generator.errors import DataFileError
+from generator import datasets
+from generator.card import parse_card
+from generator.cli import main as dsgen
+from generator.constants import DEFAULT_DETECTOR_SEED, M_E, M_NEUTRON, M_PROTON
+from generator.errors import DataFileError, DetectorCardError, MissingDataWarning
+from generator.kernels.lorentz import cos_angle3, direction3
 
 RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "miniboone_2020_release" / "fhcmode"
 needs_release = pytest.mark.skipif(not RELEASE.is_dir(), reason=f"MiniBooNE 2020 release not found at {RELEASE} "
                                    "(../shared is not beside the repository)")
+# Tests that do not look at the Fig. 2 analogue run with or without the release; the release tests below
+# check the warning explicitly (pytest.warns records it whatever this filter says).
+pytestmark = pytest.mark.filterwarnings("ignore::generator.errors.MissingDataWarning")
 
 
 def _rot(u, axis, angle):
@@ -38,7 +46,7 @@ def pair_events(E_minus, E_plus, theta_ee, vtx, weight=None, hnl=9900005, regime
     E_minus, E_plus, theta_ee = (np.broadcast_to(a, (n,)) for a in (E_minus, E_plus, theta_ee))
     vtx = np.broadcast_to(np.atleast_2d(np.asarray(vtx, dtype=float)), (n, 3))
     d = np.broadcast_to(np.asarray(direction, dtype=float) / np.linalg.norm(direction), (n, 3))
-    perp = kin.unit3(np.cross(d, np.where(np.abs(d[:, 2:3]) < 0.9, [0, 0, 1.0], [1.0, 0, 0])))
+    perp = direction3(np.cross(d, np.where(np.abs(d[:, 2:3]) < 0.9, [0, 0, 1.0], [1.0, 0, 0])))
     um, up = _rot(d, perp, theta_ee / 2), _rot(d, perp, -theta_ee / 2)
     pm = np.sqrt(E_minus**2 - M_E**2)[:, None] * um
     pp = np.sqrt(E_plus**2 - M_E**2)[:, None] * up
@@ -93,7 +101,7 @@ def test_overlapping_pair_direction_and_energy_smearing():
     E_vis = _reco(res, "E_vis")
     assert np.std(E_vis) == pytest.approx(0.12 * math.sqrt(0.5), rel=0.025)
     # reconstructed angle: Rayleigh with scale 2.8 deg, mean 2.8 deg sqrt(pi/2); 5 standard errors
-    ang = np.arccos(np.clip(kin.cos_angle(np.column_stack([_reco(res, f"dir_reco_{c}") for c in "xyz"]), dirs), -1, 1))
+    ang = np.arccos(np.clip(cos_angle3(np.column_stack([_reco(res, f"dir_reco_{c}") for c in "xyz"]), dirs), -1, 1))
     mean_expected = math.radians(2.8) * math.sqrt(math.pi / 2)
     sd = math.radians(2.8) * math.sqrt((4 - math.pi) / 2) / math.sqrt(n)
     assert abs(ang.mean() - mean_expected) < 5 * sd
@@ -161,7 +169,10 @@ def test_fig2_analogue_uses_release_and_pot_scaling(tmp_path):
     ev = pair_events(rng.uniform(0.15, 0.5, n), 0.1, 3 * deg, [0.0, 0.0, 0.0], weight=0.5,
                      regime=rng.integers(1, 3, n))
     pot = 1.0e21
-    res = detectors.run_detector("miniboone", ev, {"pot": pot}, np.random.default_rng(8))
+    res = detectors.run_detector("miniboone", ev, {"pot": pot}, np.random.default_rng(8),
+                                 options={"data_release_dir": str(RELEASE)})
+    assert res.extra["release_source"] == "explicit"
+    assert "signal on top of the 2020 release" in res.plots["enu_qe"].title
     rel = read_miniboone_release(RELEASE)
     spec = res.plots["enu_qe"]
     assert np.allclose(spec.background[0][1], rel["background"]) and np.allclose(spec.data[1], rel["data"])
@@ -180,3 +191,75 @@ def test_explicit_missing_release_is_an_error(tmp_path):
     with pytest.raises(DataFileError, match="does not exist"):
         detectors.run_detector("miniboone", ev, {}, np.random.default_rng(1),
                                options={"data_release_dir": str(tmp_path / "nowhere")})
+
+
+def _no_release_anywhere(monkeypatch, tmp_path):
+    """DSGEN_MINIBOONE_RELEASE unset and the developers' ../shared fallback unavailable."""
+    monkeypatch.delenv(datasets.MINIBOONE_RELEASE_ENV, raising=False)
+    monkeypatch.setattr(datasets, "_checkout_fallback", lambda: tmp_path / "no_shared_here")
+
+
+def test_missing_release_warns_and_plot_says_signal_only(monkeypatch, tmp_path):
+    _no_release_anywhere(monkeypatch, tmp_path)
+    ev = pair_events(0.3, 0.3, 0.05, [0.0, 0.0, 0.0])
+    with pytest.warns(MissingDataWarning, match="--data-release"):
+        res = detectors.run_detector("miniboone", ev, {"pot": 1e21}, np.random.default_rng(1))
+    spec = res.plots["enu_qe"]
+    assert "signal only" in spec.title and "on top of" not in spec.title
+    assert spec.background == [] and spec.data is None
+    assert res.extra["release_dir"] is None and res.extra["release_source"] == "not found"
+    assert "release_excess_200_1250MeV" not in res.extra
+    # the signal itself is still there, on the release binning
+    assert spec.total_signal().sum() == pytest.approx(1.875 * res.expected_events_after, rel=1e-12)
+
+
+@needs_release
+def test_release_from_environment_variable(monkeypatch, tmp_path):
+    _no_release_anywhere(monkeypatch, tmp_path)
+    monkeypatch.setenv(datasets.MINIBOONE_RELEASE_ENV, str(RELEASE))
+    ev = pair_events(0.3, 0.3, 0.05, [0.0, 0.0, 0.0])
+    res = detectors.run_detector("miniboone", ev, {"pot": 1e21}, np.random.default_rng(1))
+    assert res.extra["release_source"] == "environment" and res.extra["release_dir"] == str(RELEASE.resolve())
+    assert np.allclose(res.plots["enu_qe"].background[0][1], read_miniboone_release(RELEASE)["background"])
+
+
+def _write_pair_run(run, n=5):
+    """A run directory with events.root (TTree "events") of n e+e- pairs in the MiniBooNE tank."""
+    import uproot
+
+    ev = pair_events(np.linspace(0.3, 0.6, n), 0.1, 0.05, [0.0, 0.0, 0.0])
+    particle = ["pdg", "status", "mother", "E", "px", "py", "pz", "m", "vx", "vy", "vz", "vt", "pol"]
+    run.mkdir()
+    with uproot.recreate(run / "events.root") as f:
+        types = {k: ak.type(ev[k]).content for k in particle}
+        types.update({"weight": np.float64, "regime": np.int32})
+        t = f.mktree("events", types)
+        t.extend({**{k: ev[k] for k in particle}, "weight": ak.to_numpy(ev["weight"]),
+                  "regime": ak.to_numpy(ev["regime"]).astype(np.int32)})
+
+
+@needs_release
+def test_cli_data_release_option_and_default_seed(monkeypatch, tmp_path, capsys):
+    _no_release_anywhere(monkeypatch, tmp_path)
+    run = tmp_path / "run"
+    _write_pair_run(run)
+    assert dsgen(["detect", "--detector", "miniboone", str(run), "--data-release", str(RELEASE), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["extra"]["release_source"] == "explicit"
+    assert summary["extra"]["seed"] == DEFAULT_DETECTOR_SEED
+    # a directory that does not exist is an error naming it, not a silent "signal only"
+    assert dsgen(["detect", "--detector", "miniboone", str(run), "--data-release", str(tmp_path / "nope")]) == 2
+    assert "nope" in capsys.readouterr().err
+    # a detector without published data refuses the option
+    with pytest.raises(DetectorCardError, match="data_release_dir"):
+        detectors.detect_main("microboone", run, data_release=RELEASE)
+
+
+def test_card_key_data_release_is_relative_to_the_card(tmp_path):
+    text = '[model]\npreset = "BP-B"\n[detector]\nname = "miniboone"\ndata_release = "rel/fhcmode"\n'
+    card = parse_card(text, path=tmp_path / "cards" / "mb.toml")
+    assert card.detector.data_release_path(card.path) == (tmp_path / "cards" / "rel" / "fhcmode").resolve()
+    assert card.detector.seed == DEFAULT_DETECTOR_SEED
+    absolute = parse_card(text.replace("rel/fhcmode", str(RELEASE)), path=tmp_path / "mb.toml")
+    assert absolute.detector.data_release_path(absolute.path) == RELEASE
+    assert parse_card('[model]\npreset = "BP-B"\n[detector]\nname = "miniboone"\n').detector.data_release_path(None) is None

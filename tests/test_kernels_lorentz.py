@@ -8,13 +8,17 @@ from scipy.spatial.transform import Rotation
 from generator.kernels.lorentz import (
     boost_to_lab,
     boost_to_rest,
+    cos_angle3,
+    cos_theta_z,
+    direction3,
     direction_about_axis,
     invariant_mass,
+    mass2,
     mdot,
+    norm3,
     opening_angle,
     rotate_zyz,
 )
-
 
 EPS = np.finfo(float).eps
 
@@ -113,3 +117,16 @@ def test_opening_angle_small_and_large():
     b = np.column_stack([np.ones(3), np.cos(t), np.sin(t), np.zeros(3)])
     b[2] = [1.0, 0.0, 0.0, -1.0]
     assert np.allclose(opening_angle(a, b), t, rtol=1e-9)
+
+
+def test_three_vector_helpers_against_hand_values():
+    """norm, direction (zero -> +z), cosines and p.p on (n, 3) / (n, k, 3) arrays, checked by hand."""
+    v = np.array([[3.0, 4.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.0, -2.0]])
+    assert np.allclose(norm3(v), [5.0, 0.0, 2.0], rtol=0, atol=0)
+    assert np.allclose(direction3(v), [[0.6, 0.8, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, -1.0]], rtol=0, atol=EPS)
+    assert np.allclose(cos_theta_z(v), [0.0, 1.0, -1.0], rtol=0, atol=EPS)
+    assert np.allclose(cos_angle3(v, np.array([[4.0, 3.0, 0.0]] * 3)), [24.0 / 25.0, 1.0, 0.0], rtol=0, atol=EPS)
+    stacked = np.stack([v, 2 * v])
+    assert norm3(stacked).shape == (2, 3) and np.allclose(norm3(stacked)[1], [10.0, 0.0, 4.0])
+    p = np.array([[5.0, 3.0, 0.0, 4.0], [1.0, 2.0, 0.0, 0.0]])
+    assert np.array_equal(mass2(p), [0.0, -3.0])

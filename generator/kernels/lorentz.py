@@ -201,6 +201,46 @@ def unit3(p: np.ndarray) -> np.ndarray:
     return np.divide(v, n, out=np.zeros_like(v), where=n > 0)
 
 
+def mass2(p: np.ndarray) -> np.ndarray:
+    """Minkowski square p.p = E^2 - |p|^2 over the last axis of four-vectors (..., 4) (GeV^2; may be < 0)."""
+    p = np.asarray(p, dtype=float)
+    return mdot(p, p)
+
+
+def norm3(v: np.ndarray) -> np.ndarray:
+    """Euclidean norm of 3-vectors (..., 3) (unit of the input, e.g. cm or GeV)."""
+    v = np.asarray(v, dtype=float)
+    return np.sqrt(np.einsum("...i,...i->...", v, v))
+
+
+def direction3(v: np.ndarray) -> np.ndarray:
+    """Unit vectors (..., 3) along 3-vectors v (..., 3); zero vectors map to +z (the beam axis).
+
+    (:func:`unit3` takes four-vectors and leaves zero vectors at zero.)
+    """
+    v = np.asarray(v, dtype=float)
+    n = norm3(v)
+    out = np.zeros_like(v)
+    ok = n > 0
+    out[ok] = v[ok] / n[ok][..., None]
+    out[~ok] = (0.0, 0.0, 1.0)
+    return out
+
+
+def cos_angle3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine of the angle between 3-vectors a and b (..., 3), clipped to [-1, 1]; 1 when either is zero."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.einsum("...i,...i->...", a, b) / (norm3(a) * norm3(b))
+    return np.clip(np.nan_to_num(c, nan=1.0), -1.0, 1.0)
+
+
+def cos_theta_z(v: np.ndarray) -> np.ndarray:
+    """Cosine of the polar angle to +z (the beam axis) of 3-vectors v (..., 3); 1 for zero vectors."""
+    v = np.asarray(v, dtype=float)
+    return cos_angle3(v, np.broadcast_to(np.array([0.0, 0.0, 1.0]), v.shape))
+
+
 def opening_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Angle (rad) between the 3-momenta of four-vectors a and b (..., 4), computed with atan2 (stable at 0)."""
     va, vb = a[..., 1:4], b[..., 1:4]
@@ -212,9 +252,14 @@ def opening_angle(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 __all__ = [
     "boost_to_lab",
     "boost_to_rest",
+    "cos_angle3",
+    "cos_theta_z",
+    "direction3",
     "direction_about_axis",
     "invariant_mass",
+    "mass2",
     "mdot",
+    "norm3",
     "opening_angle",
     "rotate_zyz",
     "unit3",
