@@ -54,3 +54,22 @@ class FluxFileError(DarkSeesawError):
 
 class DataFileError(DarkSeesawError):
     """A project data file (experiment, detector, run output) is missing or malformed."""
+
+
+class OutputError(DataFileError):
+    """Input handed to an event writer is inconsistent: a malformed EventBlock topology, a block
+    whose channel is not in ``run_info["channels"]``, a missing ``run_info`` key, mixed weight units,
+    or an output format that is registered twice or whose writer cannot be imported. The message
+    names the block/key/format and states what is allowed. (Also importable as generator.io.OutputError.)"""
+
+
+class DetectorCardError(DataFileError):
+    """A detector data file (detectors/data/<name>.toml) is malformed: unknown key, missing key,
+    wrong type or unphysical value. The message names the file, the dotted key and the rule.
+
+    ``where`` is the file (or card) name, ``key`` the dotted key.
+    """
+
+    def __init__(self, where: str, key: str, message: str):
+        self.where, self.key = where, key
+        super().__init__(f"{where}: `{key}`: {message}")

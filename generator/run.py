@@ -21,6 +21,7 @@ from generator.channel import ChannelSpec
 from generator.engine import GenerationResult, generate, merge
 from generator.errors import DataFileError
 from generator.io.atomic import atomic_path
+from generator.io.formats import write_formats
 from generator.record import EventBlock
 
 PRODUCTION_MODULES = {
@@ -236,31 +237,11 @@ def _summary(card, model, runs: list[ChannelRun], blocks: list) -> dict:
 
 
 def _write_outputs(result: RunResult, model, done=lambda label: None) -> None:
+    """Write the event files of every [output] format (generator.io.formats registry), plots, detector."""
     card, out = result.card, result.out_dir
     out.mkdir(parents=True, exist_ok=True)
     run_info = dict(result.summary)
-    fmts = card.output.formats
-    if "hepmc3" in fmts:
-        from generator.io.hepmc import write_hepmc
-
-        path = out / ("events.hepmc3.gz" if card.output.gzip else "events.hepmc3")
-        write_hepmc(path, result.blocks, run_info, gzip=card.output.gzip)
-        result.files["hepmc3"] = str(path)
-        done("HepMC3 written")
-    if "root" in fmts:
-        from generator.io.root import write_root
-
-        path = out / "events.root"
-        write_root(path, result.blocks, run_info)
-        result.files["root"] = str(path)
-        done("ROOT TTree written")
-    if "rntuple" in fmts:
-        from generator.io.root import write_root
-
-        path = out / ("events_rntuple.root" if "root" in fmts else "events.root")
-        write_root(path, result.blocks, run_info, rntuple=True)
-        result.files["rntuple"] = str(path)
-        done("ROOT RNTuple written")
+    result.files.update(write_formats(out, result.blocks, run_info, card.output, done))
     if card.output.plots:
         from generator.plots import control_plots
 
