@@ -73,3 +73,18 @@ class DetectorCardError(DataFileError):
     def __init__(self, where: str, key: str, message: str):
         self.where, self.key = where, key
         super().__init__(f"{where}: `{key}`: {message}")
+
+
+class UnknownCardError(UnknownNameError, CardError):
+    """A card argument is neither an existing file nor the name of a shipped card.
+
+    The message lists the shipped card names (``dsgen cards``) and the closest ones.
+    """
+
+    def __init__(self, name: str, allowed: Iterable[str]):
+        allowed = sorted(allowed)
+        close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        msg = f"card {name!r} is neither a file nor a shipped card; shipped cards: {', '.join(allowed)}.{hint}"
+        self.what, self.name, self.allowed, self.key = "card", name, allowed, "<file>"
+        DarkSeesawError.__init__(self, msg)

@@ -86,3 +86,23 @@ def test_bad_cards_name_key_value_and_rule(text, exc, fragments):
 def test_missing_file_error(tmp_path):
     with pytest.raises(CardError, match="does not exist"):
         load_card(tmp_path / "nope.toml")
+
+
+# ------------------------------------------------------------------ shared fixtures (tests/conftest.py)
+def test_make_card_builds_validated_cards(make_card):
+    card = make_card(run={"name": "built", "n_events": 123, "seed": 5}, output={"formats": ["root"], "gzip": True})
+    assert (card.name, card.run.n_events, card.run.seed) == ("built", 123, 5)
+    assert card.output.formats == ["root"] and card.output.gzip is True
+    assert card.parameters().name == "BP-B"  # default [model]
+    assert parse_card(card.text).run.n_events == 123  # card.text is the TOML the card was built from
+    with pytest.raises(CardError, match="output.formats"):
+        make_card(output={"formats": ["lhe"]})
+
+
+def test_bp_models_are_the_table_iii_presets(bp_models):
+    assert sorted(bp_models) == ["BP-A", "BP-B", "BP-C", "BP-D"]
+    # "For all BPs, we take m_Z' = 1.25 GeV, m_phi' = 1 GeV and eps^2 = 4.6e-4" (paper, App. A)
+    for bp, model in bp_models.items():
+        assert model.params.name == bp
+        assert model.params.m_Zprime == pytest.approx(1.25, rel=1e-12)
+        assert model.params.epsilon**2 == pytest.approx(4.6e-4, rel=1e-12)
