@@ -121,8 +121,8 @@ def _cmd_detect(args) -> int:
 
 
 def _format_detector(summary: dict) -> str:
-    lines = [f"detector {summary['detector']}: expected events before cuts {summary['expected_events_before']:.4g}, "
-             f"after {summary['expected_events_after']:.4g} (efficiency {summary['efficiency']:.3%})"]
+    lines = [(f"detector {summary['detector']}: expected events before cuts {summary['expected_events_before']:.4g}, "
+              f"after {summary['expected_events_after']:.4g} (efficiency {summary['efficiency']:.3%})")]
     lines += [f"  {name:<40s} {count:12.4g}" for name, count in summary["cutflow"]]
     return "\n".join(lines)
 

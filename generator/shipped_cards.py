@@ -32,8 +32,8 @@ def shipped_card_names() -> list[str]:
 
 def describe(text: str) -> str:
     """One-line description of a card: the first sentence of its first comment line ('' if none)."""
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if line.startswith("#"):
             first = line.lstrip("#").strip()
             return first.split(". ")[0].rstrip(".")
@@ -75,7 +75,7 @@ def open_card(name_or_path: str | Path) -> Card:
     path = Path(name_or_path)
     if path.is_file():
         return load_card(path)
-    if path.parent == Path(".") and path.suffix in ("", CARD_SUFFIX):
+    if path.parent == Path() and path.suffix in ("", CARD_SUFFIX):
         return load_shipped_card(path.stem if path.suffix == CARD_SUFFIX else path.name)
     return load_card(path)
 

@@ -30,7 +30,7 @@ def test_builtin_formats_and_card_schema_agree(make_card):
     assert list(OUTPUT_FORMATS) == ["hepmc3", "root", "rntuple"]
     for name in OUTPUT_FORMATS:
         assert make_card(output={"formats": [name]}).output.formats == [name]
-    with pytest.raises(CardError, match=r"output.formats.*'lhe' is not allowed; allowed: 'hepmc3', 'root', 'rntuple'"):
+    with pytest.raises(CardError, match=r"output\.formats.*'lhe' is not allowed; allowed: 'hepmc3', 'root', 'rntuple'"):
         make_card(output={"formats": ["lhe"]})
 
 
@@ -55,10 +55,10 @@ def test_registration_rules():
     with pytest.raises(OutputError, match="must be 'module:function'"):
         register_output_format(OutputFormat("bad", "generator.io.root.write_root", lambda o: "x", "bad"))
     assert "bad" not in OUTPUT_FORMATS
-    with pytest.raises(UnknownNameError, match="unknown output format 'roo'.*Did you mean 'root'"):
+    with pytest.raises(UnknownNameError, match=r"unknown output format 'roo'.*Did you mean 'root'"):
         get_output_format("roo")
     broken = OutputFormat("broken", "generator.io.root:no_such_writer", lambda o: "x", "broken")
-    with pytest.raises(OutputError, match="'broken': writer 'generator.io.root:no_such_writer' cannot be imported"):
+    with pytest.raises(OutputError, match=r"'broken': writer 'generator\.io\.root:no_such_writer' cannot be imported"):
         broken.load_writer()
 
 
@@ -67,7 +67,7 @@ def _code_blocks(section: str) -> list[str]:
     text = EXTENDING.read_text()
     start = text.index(f"## {section}\n")
     end = text.find("\n## ", start + 1)
-    return re.findall(r"```python\n(.*?)```", text[start:end if end > 0 else None], flags=re.S)
+    return re.findall(r"```python\n(.*?)```", text[start:end if end > 0 else None], flags=re.DOTALL)
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def npz_format(tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(tmp_path))
     registration = registration.replace("generator.io.npz:", "docs_npz_example:")
     assert "docs_npz_example:write_npz" in registration
-    exec(registration, {"register_output_format": register_output_format, "OutputFormat": OutputFormat})  # noqa: S102
+    exec(registration, {"register_output_format": register_output_format, "OutputFormat": OutputFormat})
     yield OUTPUT_FORMATS["npz"]
     del OUTPUT_FORMATS["npz"]
     sys.modules.pop("docs_npz_example", None)

@@ -189,8 +189,8 @@ def metadata_json(meta: Mapping) -> str:
 
 
 from generator.io.atomic import atomic_open, atomic_path  # noqa: E402
-from generator.io.hepmc import write_hepmc  # noqa: E402
 from generator.io.formats import OUTPUT_FORMATS, OutputFormat, register_output_format, write_formats  # noqa: E402
+from generator.io.hepmc import write_hepmc  # noqa: E402
 from generator.io.root import EVENT_BRANCHES, read_root, write_root  # noqa: E402
 
 __all__ = [

@@ -72,10 +72,10 @@ def register_output_format(fmt: OutputFormat) -> OutputFormat:
 
 def get_output_format(name: str) -> OutputFormat:
     """The registered format ``name``; raises UnknownNameError listing the registered names."""
-    try:
-        return OUTPUT_FORMATS[name]
-    except KeyError:
-        raise UnknownNameError("output format", name, OUTPUT_FORMATS) from None
+    if name not in OUTPUT_FORMATS:
+        what = "output format"
+        raise UnknownNameError(what, name, OUTPUT_FORMATS)
+    return OUTPUT_FORMATS[name]
 
 
 def write_formats(out_dir: Path, blocks: Sequence, run_info: Mapping, output,
@@ -86,7 +86,7 @@ def write_formats(out_dir: Path, blocks: Sequence, run_info: Mapping, output,
     called after each file (progress bar).
     """
     requested = set(output.formats)
-    for name in requested:
+    for name in sorted(requested):
         get_output_format(name)
     files: dict[str, str] = {}
     for name, fmt in OUTPUT_FORMATS.items():
