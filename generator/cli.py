@@ -93,14 +93,10 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_cards(args) -> int:
-    from generator.shipped_cards import shipped_cards
+    from generator.shipped_cards import format_cards, shipped_cards
 
     cards = shipped_cards()
-    if args.json:
-        print(json.dumps(cards, indent=2))
-    else:
-        width = max(map(len, cards))
-        print("\n".join(f"{name:<{width}}  {text}" for name, text in cards.items()))
+    print(json.dumps(cards, indent=2) if args.json else format_cards(cards))
     return 0
 
 

@@ -47,6 +47,12 @@ def shipped_cards() -> dict[str, str]:
     return {name: describe(f.read_text(encoding="utf-8")) for name, f in _card_files().items()}
 
 
+def format_cards(cards: dict[str, str]) -> str:
+    """Table of {name: description}, one card a line (``dsgen cards``)."""
+    width = max(map(len, cards), default=0)
+    return "\n".join(f"{name:<{width}}  {text}" for name, text in cards.items())
+
+
 def shipped_card_text(name: str) -> str:
     """TOML text of the shipped card ``name``; raises UnknownCardError listing the shipped names."""
     files = _card_files()
@@ -80,4 +86,7 @@ def open_card(name_or_path: str | Path) -> Card:
     return load_card(path)
 
 
-__all__ = ["describe", "load_shipped_card", "open_card", "shipped_card_names", "shipped_card_text", "shipped_cards"]
+__all__ = [
+    "describe", "format_cards", "load_shipped_card", "open_card", "shipped_card_names", "shipped_card_text",
+    "shipped_cards",
+]
