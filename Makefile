@@ -1,17 +1,17 @@
 # Two commands a new user runs: `make run` and `make test`. Both create .venv from the project's own
-# files when it is missing (pip install -e .[test]).
+# files when it is missing (pip install -e .[test,lint]). `make lint` runs ruff (configured in pyproject.toml).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-CARD ?= cards/miniboone_bp_b.toml
+CARD ?= miniboone_bp_b
 
-.PHONY: setup run test test-fast bench clean spectrum
+.PHONY: setup run test test-fast lint bench clean spectrum cards
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,lint]"
 	touch $(STAMP)
 
 setup: $(STAMP)
@@ -20,10 +20,16 @@ run: $(STAMP)
 	$(BIN)/dsgen run $(CARD)
 
 spectrum: $(STAMP)
-	$(BIN)/dsgen spectrum cards/bp_b.toml
+	$(BIN)/dsgen spectrum bp_b
+
+cards: $(STAMP)
+	$(BIN)/dsgen cards
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q --durations=15
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not slow"

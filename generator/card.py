@@ -357,12 +357,9 @@ class DecaySection:
             raise CardError(f"{section}.forced", "missing: mode = 'forced' needs a list of channels")
 
 
-OUTPUT_FORMATS = ("hepmc3", "root", "rntuple")
-
-
 @dataclass
 class OutputSection:
-    """[output]: formats to write into outputs/<run name>/."""
+    """[output]: formats to write into outputs/<run name>/ (names: generator.io.formats.OUTPUT_FORMATS)."""
 
     formats: list[str] = field(default_factory=lambda: ["hepmc3", "root"])
     directory: str = "outputs"
@@ -370,6 +367,8 @@ class OutputSection:
     plots: bool = True
 
     def validate(self, section: str) -> None:
+        from generator.io.formats import OUTPUT_FORMATS  # here: importing generator.io loads uproot, pyhepmc
+
         for f in self.formats:
             _choice(f"{section}.formats", f, OUTPUT_FORMATS)
 

@@ -3,10 +3,12 @@
     dsgen spectrum CARD [--json]
     dsgen xsec CARD [--json] [--emin GeV --emax GeV --n N --linear]
     dsgen mesons [CARD] [--json]
+    dsgen cards [--json]
     dsgen run CARD [-n N] [--seed S] [--out DIR] [--shard K --n-shards M] [--weighted] [--no-progress]
     dsgen merge RUN_DIR [RUN_DIR ...] --out DIR
     dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR] [--seed S] [--data-release DIR]
 
+CARD is a path to a TOML card or the name of a shipped card (``dsgen cards`` lists them).
 Every command is a thin wrapper around a function that can be called from Python with the same result
 (generator.report.spectrum_report, generator.xsec.xsec_report, generator.run.run_card, ...).
 """
@@ -23,10 +25,10 @@ from generator.errors import DarkSeesawError
 
 
 def _cmd_spectrum(args) -> int:
-    from generator.card import load_card
     from generator.report import format_spectrum, spectrum_report
+    from generator.shipped_cards import open_card
 
-    rep = spectrum_report(load_card(args.card).parameters())
+    rep = spectrum_report(open_card(args.card).parameters())
     print(json.dumps(rep, indent=2) if args.json else format_spectrum(rep))
     return 0
 
@@ -35,9 +37,9 @@ def _cmd_mesons(args) -> int:
     from generator.physics.meson import format_vector_br_table, vector_br_table
 
     if args.card:
-        from generator.card import load_card
+        from generator.shipped_cards import open_card
 
-        p = load_card(args.card).parameters()
+        p = open_card(args.card).parameters()
         m_zp, eps2 = p.m_Zprime, p.epsilon**2
     else:
         m_zp, eps2 = 1.25, 4.6e-4
@@ -49,10 +51,10 @@ def _cmd_mesons(args) -> int:
 
 
 def _cmd_xsec(args) -> int:
-    from generator.card import load_card
+    from generator.shipped_cards import open_card
     from generator.xsec import format_xsec, xsec_report
 
-    card = load_card(args.card)
+    card = open_card(args.card)
     grid = card.xsec
     if args.emin is not None:
         grid.E_min_GeV = args.emin
@@ -69,10 +71,10 @@ def _cmd_xsec(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from generator.card import load_card
     from generator.run import run_card
+    from generator.shipped_cards import open_card
 
-    card = load_card(args.card)
+    card = open_card(args.card)
     if args.n is not None:
         card.run.n_events = args.n
     if args.seed is not None:
@@ -88,6 +90,14 @@ def _cmd_run(args) -> int:
     card.run.validate("run")
     result = run_card(card, out_dir=args.out)
     print(result.format())
+    return 0
+
+
+def _cmd_cards(args) -> int:
+    from generator.shipped_cards import format_cards, shipped_cards
+
+    cards = shipped_cards()
+    print(json.dumps(cards, indent=2) if args.json else format_cards(cards))
     return 0
 
 
@@ -108,10 +118,13 @@ def _cmd_detect(args) -> int:
 
 
 def _format_detector(summary: dict) -> str:
-    lines = [f"detector {summary['detector']}: expected events before cuts {summary['expected_events_before']:.4g}, "
-             f"after {summary['expected_events_after']:.4g} (efficiency {summary['efficiency']:.3%})"]
+    lines = [(f"detector {summary['detector']}: expected events before cuts {summary['expected_events_before']:.4g}, "
+              f"after {summary['expected_events_after']:.4g} (efficiency {summary['efficiency']:.3%})")]
     lines += [f"  {name:<40s} {count:12.4g}" for name, count in summary["cutflow"]]
     return "\n".join(lines)
+
+
+CARD_HELP = "path to a TOML card, or the name of a shipped card (see `dsgen cards`)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,17 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("spectrum", help="masses, mixings, widths, lifetimes and branching ratios of a card's model")
-    s.add_argument("card")
+    s.add_argument("card", help=CARD_HELP)
     s.add_argument("--json", action="store_true", help="print JSON (GeV, cm) instead of a table")
     s.set_defaults(func=_cmd_spectrum)
 
     v = sub.add_parser("mesons", help="B(V -> N_j N_k) / (|V_jk|^2 alpha_D) for J/psi, Upsilon(1S-4S) (App. B e)")
-    v.add_argument("card", nargs="?", help="card whose m_Z' and epsilon are used (default: the paper's)")
+    v.add_argument("card", nargs="?", help="card (path or shipped name) whose m_Z' and epsilon are used "
+                   "(default: the paper's)")
     v.add_argument("--json", action="store_true")
     v.set_defaults(func=_cmd_mesons)
 
     x = sub.add_parser("xsec", help="upscattering cross sections sigma(E_nu) in cm^2 for every open channel")
-    x.add_argument("card")
+    x.add_argument("card", help=CARD_HELP)
     x.add_argument("--json", action="store_true")
     x.add_argument("--emin", type=float, help="lowest neutrino energy, GeV")
     x.add_argument("--emax", type=float, help="highest neutrino energy, GeV")
@@ -139,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=_cmd_xsec)
 
     r = sub.add_parser("run", help="generate, decay and write events for a card into outputs/<run name>/")
-    r.add_argument("card")
+    r.add_argument("card", help=CARD_HELP)
     r.add_argument("-n", type=int, help="number of events (overrides [run].n_events)")
     r.add_argument("--seed", type=int, help="random seed (overrides [run].seed)")
     r.add_argument("--out", help="output base directory (default: [output].directory, i.e. outputs/)")
@@ -148,6 +162,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--weighted", action="store_true", help="keep weighted events")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
+
+    c = sub.add_parser("cards", help="list the shipped cards (usable by name: dsgen run miniboone_bp_b)")
+    c.add_argument("--json", action="store_true", help="print {name: description} as JSON")
+    c.set_defaults(func=_cmd_cards)
 
     m = sub.add_parser("merge", help="merge shard run directories of the same card into one run")
     m.add_argument("run_dirs", nargs="+")
@@ -178,3 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` etc.
         sys.stderr.close()
         return 0
+
+
+if __name__ == "__main__":  # python -m generator.cli (same as python -m generator, dsgen)
+    sys.exit(main())

@@ -71,6 +71,13 @@ class RegistryError(DarkSeesawError):
     scope or kind (message names the entry and the allowed values)."""
 
 
+class OutputError(DataFileError):
+    """Input handed to an event writer is inconsistent: a malformed EventBlock topology, a block
+    whose channel is not in ``run_info["channels"]``, a missing ``run_info`` key, mixed weight units,
+    or an output format that is registered twice or whose writer cannot be imported. The message
+    names the block/key/format and states what is allowed. (Also importable as generator.io.OutputError.)"""
+
+
 class DetectorCardError(DataFileError):
     """A detector data file (detectors/data/<name>.toml) or a detector option is malformed: unknown key,
     missing key, wrong type or unphysical value. ``where`` names the file (or the option set), ``key`` the
@@ -89,3 +96,18 @@ class GeometryError(DarkSeesawError):
 class MissingDataWarning(UserWarning):
     """Optional published data (e.g. the MiniBooNE 2020 release) were not found, so a comparison is drawn
     without them; the message names where the data were looked for and how to give them."""
+
+
+class UnknownCardError(UnknownNameError, CardError):
+    """A card argument is neither an existing file nor the name of a shipped card.
+
+    The message lists the shipped card names (``dsgen cards``) and the closest ones.
+    """
+
+    def __init__(self, name: str, allowed: Iterable[str]):
+        allowed = sorted(allowed)
+        close = difflib.get_close_matches(str(name), allowed, n=3, cutoff=0.5)
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+        msg = f"card {name!r} is neither a file nor a shipped card; shipped cards: {', '.join(allowed)}.{hint}"
+        self.what, self.name, self.allowed, self.key = "card", name, allowed, "<file>"
+        DarkSeesawError.__init__(self, msg)

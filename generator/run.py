@@ -21,6 +21,7 @@ from generator.channel import ChannelSpec
 from generator.engine import GenerationResult, generate, merge
 from generator.errors import DataFileError
 from generator.io.atomic import atomic_path
+from generator.io.formats import write_formats
 from generator.record import EventBlock
 
 PRODUCTION_MODULES = {
@@ -75,9 +76,10 @@ class RunResult:
             sig = f"{c['sigma_cm2']:14.4g}" if c["sigma_cm2"] is not None else f"{'-':>14}"
             ev = f"{c['expected_events']:.4g} +- {c['expected_events_err']:.2g}"
             lines.append(f"  {c['name']:<44}{sig}{ev:>24}{c['n_generated']:>11}{c['n_events']:>9}")
-        lines.append(f"  total expected events: {s['expected_events_total']:.4g} +- {s['expected_events_total_err']:.2g}")
-        if abs(s["expected_events_after_decays_total"] - s["expected_events_total"]) > 1e-9 * max(s["expected_events_total"], 1):
-            lines.append(f"  after decays (forced-channel BRs, forced volumes): {s['expected_events_after_decays_total']:.4g}")
+        total, after = s["expected_events_total"], s["expected_events_after_decays_total"]
+        lines.append(f"  total expected events: {total:.4g} +- {s['expected_events_total_err']:.2g}")
+        if abs(after - total) > 1e-9 * max(total, 1):
+            lines.append(f"  after decays (forced-channel BRs, forced volumes): {after:.4g}")
         for k, v in self.files.items():
             lines.append(f"  {k}: {v}")
         if "detector" in s:
@@ -120,7 +122,8 @@ def _json_default(obj):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
-    raise TypeError(f"not JSON serialisable: {type(obj)}")
+    msg = f"not JSON serialisable: {type(obj)}"
+    raise TypeError(msg)
 
 
 def _stage_bar(card, total: int):
@@ -168,8 +171,10 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> Run
     if write and card.detector is not None and "root" not in card.output.formats:
         from generator.errors import CardError
 
-        raise CardError("output.formats", f"{card.output.formats}: [detector] {card.detector.name!r} reads the ROOT "
-                        "TTree, add 'root' to the formats")
+        key = "output.formats"
+        msg = (f"{card.output.formats}: [detector] {card.detector.name!r} reads the ROOT TTree, "
+               "add 'root' to the formats")
+        raise CardError(key, msg)
     model = Model(card.parameters())
     specs = build_channels(card, model)
     n_out = (len(card.output.formats) + int(card.output.plots) + int(card.detector is not None)) if write else 0
@@ -236,31 +241,11 @@ def _summary(card, model, runs: list[ChannelRun], blocks: list) -> dict:
 
 
 def _write_outputs(result: RunResult, model, done=lambda label: None) -> None:
+    """Write the event files of every [output] format (generator.io.formats registry), plots, detector."""
     card, out = result.card, result.out_dir
     out.mkdir(parents=True, exist_ok=True)
     run_info = dict(result.summary)
-    fmts = card.output.formats
-    if "hepmc3" in fmts:
-        from generator.io.hepmc import write_hepmc
-
-        path = out / ("events.hepmc3.gz" if card.output.gzip else "events.hepmc3")
-        write_hepmc(path, result.blocks, run_info, gzip=card.output.gzip)
-        result.files["hepmc3"] = str(path)
-        done("HepMC3 written")
-    if "root" in fmts:
-        from generator.io.root import write_root
-
-        path = out / "events.root"
-        write_root(path, result.blocks, run_info)
-        result.files["root"] = str(path)
-        done("ROOT TTree written")
-    if "rntuple" in fmts:
-        from generator.io.root import write_root
-
-        path = out / ("events_rntuple.root" if "root" in fmts else "events.root")
-        write_root(path, result.blocks, run_info, rntuple=True)
-        result.files["rntuple"] = str(path)
-        done("ROOT RNTuple written")
+    result.files.update(write_formats(out, result.blocks, run_info, card.output, done))
     if card.output.plots:
         from generator.plots import control_plots
 
@@ -287,14 +272,18 @@ def merge_runs(run_dirs: list[str | Path], out_dir: str | Path) -> Path:
         try:
             summaries.append(json.loads(path.read_text()))
         except (OSError, json.JSONDecodeError) as exc:
-            raise DataFileError(f"cannot read shard summary {path}: {exc}") from None
+            msg = f"cannot read shard summary {path}: {exc}"
+            raise DataFileError(msg) from None
     first = summaries[0]
     for s in summaries[1:]:
         if s["card"] != first["card"] or s["seed"] != first["seed"]:
-            raise DataFileError(f"shard {s['run_name']} (seed {s['seed']}) is not from the same card and seed as {first['run_name']}")
+            msg = (f"shard {s['run_name']} (seed {s['seed']}) is not from the same card and seed as "
+                   f"{first['run_name']}; shards merge only with the same card text and seed")
+            raise DataFileError(msg)
     shards = sorted(s["shard"] for s in summaries)
     if shards != list(range(first["n_shards"])):
-        raise DataFileError(f"shards {shards} do not cover 0..{first['n_shards'] - 1}")
+        msg = f"shards {shards} do not cover 0..{first['n_shards'] - 1}; merge every shard of the run"
+        raise DataFileError(msg)
     merged = dict(first)
     chans = []
     for k, c0 in enumerate(first["channels"]):

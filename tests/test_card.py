@@ -48,17 +48,20 @@ def test_preset_with_override():
 
 BAD = [
     # (card text, exception type, fragments that must appear in the message)
-    ('[model]\npreset = "BP-B"\nm_zprime_GeV = 1.0\n', CardError, ["model.m_zprime_GeV", "unknown key", "m_Zprime_GeV"]),
+    ('[model]\npreset = "BP-B"\nm_zprime_GeV = 1.0\n', CardError,
+     ["model.m_zprime_GeV", "unknown key", "m_Zprime_GeV"]),
     ('[model]\npreset = "BP-E"\n', CardError, ["model.preset", "'BP-E'", "BP-A"]),
     ('[modle]\npreset = "BP-B"\n', CardError, ["modle", "unknown section", "model"]),
     ("[run]\nseed = 1\n", CardError, ["model", "missing section"]),
-    (GOOD_MODEL.replace("m_Zprime_GeV = 1.25", "m_Zprime_GeV = -1.0"), CardError, ["model.m_Zprime_GeV", "-1.0", "> 0"]),
+    (GOOD_MODEL.replace("m_Zprime_GeV = 1.25", "m_Zprime_GeV = -1.0"), CardError,
+     ["model.m_Zprime_GeV", "-1.0", "> 0"]),
     (GOOD_MODEL.replace("alpha_D = 0.32", 'alpha_D = "big"'), CardError, ["model.alpha_D", "'big'", "number"]),
     (GOOD_MODEL.replace("m_phiprime_GeV = 1.0\n", ""), CardError, ["model.m_phiprime_GeV", "missing"]),
     (GOOD_MODEL.replace("epsilon2 = 4.6e-4", "epsilon2 = 4.6e-4\nchi = 0.02"), CardError, ["chi", "only one"]),
     (GOOD_MODEL.replace('flavours = ["mu"]', 'flavours = ["mu", "e", "tau"]'), CardError, ["model.flavours", "1 or 2"]),
     (GOOD_MODEL.replace('flavours = ["mu"]', 'flavours = ["muon"]'), UnknownNameError, ["'muon'", "mu"]),
-    (GOOD_MODEL.replace("M_N_GeV = [-0.09, 6.0, -18.0]", "M_N_GeV = [-0.09, 6.0]"), CardError, ["model.M_D_GeV", "shape"]),
+    (GOOD_MODEL.replace("M_N_GeV = [-0.09, 6.0, -18.0]", "M_N_GeV = [-0.09, 6.0]"), CardError,
+     ["model.M_D_GeV", "shape"]),
     (GOOD_MODEL.replace("M_X_GeV = 0.196", "M_X_GeV = 0.0"), CardError, ["model.M_X_GeV", "non-zero"]),
     (GOOD_MODEL.replace("alpha_D = 0.32", "alpha_D = 3.0"), CardError, ["model.alpha_D", "<= 1"]),
     (GOOD_MODEL.replace("epsilon2 = 4.6e-4", "epsilon2 = 0.0"), CardError, ["model.epsilon2", "> 0"]),
@@ -86,3 +89,23 @@ def test_bad_cards_name_key_value_and_rule(text, exc, fragments):
 def test_missing_file_error(tmp_path):
     with pytest.raises(CardError, match="does not exist"):
         load_card(tmp_path / "nope.toml")
+
+
+# ------------------------------------------------------------------ shared fixtures (tests/conftest.py)
+def test_make_card_builds_validated_cards(make_card):
+    card = make_card(run={"name": "built", "n_events": 123, "seed": 5}, output={"formats": ["root"], "gzip": True})
+    assert (card.name, card.run.n_events, card.run.seed) == ("built", 123, 5)
+    assert card.output.formats == ["root"] and card.output.gzip is True
+    assert card.parameters().name == "BP-B"  # default [model]
+    assert parse_card(card.text).run.n_events == 123  # card.text is the TOML the card was built from
+    with pytest.raises(CardError, match=r"output\.formats"):
+        make_card(output={"formats": ["lhe"]})
+
+
+def test_bp_models_are_the_table_iii_presets(bp_models):
+    assert sorted(bp_models) == ["BP-A", "BP-B", "BP-C", "BP-D"]
+    # "For all BPs, we take m_Z' = 1.25 GeV, m_phi' = 1 GeV and eps^2 = 4.6e-4" (paper, App. A)
+    for bp, model in bp_models.items():
+        assert model.params.name == bp
+        assert model.params.m_Zprime == pytest.approx(1.25, rel=1e-12)
+        assert model.params.epsilon**2 == pytest.approx(4.6e-4, rel=1e-12)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from generator.card import parse_card
-from generator.constants import CM_TO_MM, C_CM_PER_NS
+from generator.constants import C_CM_PER_NS, CM_TO_MM
 from generator.run import run_card
 
 CARD = """
@@ -111,8 +111,10 @@ def test_hepmc3_file_conserves_momentum_and_positions_in_mm(run):
         for event in f:
             assert event.momentum_unit == pyhepmc.Units.GEV and event.length_unit == pyhepmc.Units.MM
             for v in event.vertices:
-                pin = np.sum([[q.momentum.e, q.momentum.px, q.momentum.py, q.momentum.pz] for q in v.particles_in], axis=0)
-                pout = np.sum([[q.momentum.e, q.momentum.px, q.momentum.py, q.momentum.pz] for q in v.particles_out], axis=0)
+                pin = np.sum([[q.momentum.e, q.momentum.px, q.momentum.py, q.momentum.pz] for q in v.particles_in],
+                             axis=0)
+                pout = np.sum([[q.momentum.e, q.momentum.px, q.momentum.py, q.momentum.pz] for q in v.particles_out],
+                              axis=0)
                 assert np.all(np.abs(pin - pout) <= 1e-9 * abs(pin[0]))
             n += 1
             if n >= 100:  # a Python loop over events: 100 of them are plenty for this check

@@ -30,9 +30,14 @@ def test_success_renames_and_leaves_no_temporary(tmp_path):
 def test_exception_keeps_old_file_and_removes_temporary(tmp_path):
     final = tmp_path / "out.txt"
     final.write_text("old")
-    with pytest.raises(RuntimeError, match="boom"), atomic_open(final, "w") as fh:
-        fh.write("half")
-        raise RuntimeError("boom")
+    def write_half_then_fail():
+        with atomic_open(final, "w") as fh:
+            fh.write("half")
+            msg = "boom"
+            raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        write_half_then_fail()
     assert final.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
 

@@ -16,7 +16,9 @@ position of ``block.channel`` in the names of ``run_info["channels"]``; when tha
 or empty, channels are numbered in order of first appearance in ``blocks``.
 
 This module holds the pieces both writers share; the writers live in :mod:`generator.io.hepmc`
-and :mod:`generator.io.root`, atomic file creation in :mod:`generator.io.atomic`.
+and :mod:`generator.io.root`, atomic file creation in :mod:`generator.io.atomic`, and the registry of
+formats a card may request (format -> writer, file name) in :mod:`generator.io.formats`.
+:class:`OutputError` lives in :mod:`generator.errors` and is re-exported here.
 """
 
 from __future__ import annotations
@@ -28,19 +30,13 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from generator.constants import PDG_HNL_OFFSET, PDG_PHIPRIME, PDG_ZPRIME
-from generator.errors import DataFileError
+from generator.errors import OutputError
 from generator.record import STATUS_BEAM, STATUS_DECAYED, STATUS_FINAL, EventBlock
 
 #: version tag of the ntuple/HepMC3 layout written by this package (stored in the metadata).
 OUTPUT_SCHEMA_VERSION = "darkseesaw-gen-output-1"
 #: run_info keys every writer needs.
 REQUIRED_RUN_KEYS = ("version", "seed", "card")
-
-
-class OutputError(DataFileError):
-    """Input handed to an event writer is inconsistent: a malformed EventBlock topology, a block
-    whose channel is not in ``run_info["channels"]``, a missing ``run_info`` key, or mixed weight
-    units. The message names the block/key and states what is allowed."""
 
 
 def check_run_info(run_info: Mapping) -> None:
@@ -193,10 +189,12 @@ def metadata_json(meta: Mapping) -> str:
 
 
 from generator.io.atomic import atomic_open, atomic_path  # noqa: E402
+from generator.io.formats import OUTPUT_FORMATS, OutputFormat, register_output_format, write_formats  # noqa: E402
 from generator.io.hepmc import write_hepmc  # noqa: E402
 from generator.io.root import EVENT_BRANCHES, read_root, write_root  # noqa: E402
 
 __all__ = [
-    "EVENT_BRANCHES", "OUTPUT_SCHEMA_VERSION", "OutputError", "atomic_open", "atomic_path", "channel_names",
-    "check_run_info", "check_topology", "metadata_json", "read_root", "run_metadata", "write_hepmc", "write_root",
+    "EVENT_BRANCHES", "OUTPUT_FORMATS", "OUTPUT_SCHEMA_VERSION", "OutputError", "OutputFormat", "atomic_open",
+    "atomic_path", "channel_names", "check_run_info", "check_topology", "metadata_json", "read_root",
+    "register_output_format", "run_metadata", "write_formats", "write_hepmc", "write_root",
 ]

@@ -103,7 +103,7 @@ def atomic_path(final_path: str | os.PathLike, *, fsync: bool = True) -> Iterato
             raise FileNotFoundError(msg)
         if fsync:
             _fsync_path(tmp)
-        os.replace(tmp, final)
+        tmp.replace(final)  # os.replace: atomic on one file system
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
@@ -122,5 +122,5 @@ def atomic_open(final_path: str | os.PathLike, mode: str = "wb", **kwargs) -> It
     if "w" not in mode:
         msg = f"atomic_open mode {mode!r}: must be a write mode containing 'w'"
         raise ValueError(msg)
-    with atomic_path(final_path) as tmp, open(tmp, mode, **kwargs) as fh:
+    with atomic_path(final_path) as tmp, tmp.open(mode, **kwargs) as fh:
         yield fh

@@ -304,7 +304,8 @@ def read_root(path: str | os.PathLike, branches: Sequence[str] | None = None,
             msg = f"{path}: missing {', '.join(missing)}; not a darkseesaw-gen ntuple (needs events, run, strings)"
             raise DataFileError(msg)
         tree = f["events"]
-        keys = [k for k in tree.keys() if k != PARTICLE_COUNTER] if branches is None else list(branches)
+        # uproot: iterating a tree yields branch objects, .keys() the names
+        keys = [k for k in tree.keys() if k != PARTICLE_COUNTER] if branches is None else list(branches)  # noqa: SIM118
         unknown = sorted(set(keys) - set(tree.keys()))
         if unknown:
             msg = f"{path}: unknown event branches {unknown}; available: {', '.join(tree.keys())}"
