@@ -54,3 +54,13 @@ class FluxFileError(DarkSeesawError):
 
 class DataFileError(DarkSeesawError):
     """A project data file (experiment, detector, run output) is missing or malformed."""
+
+
+class DataTableError(DataFileError):
+    """A definition file (experiment, collider, kaon beam, target table, flux parameterisation) is unreadable or
+    breaks its schema. ``file`` is the file, ``key`` the dotted key inside it (``"runs[0].sqrt_s_GeV"``, or
+    ``"<file>"`` for the whole file); the message states the value and the rule."""
+
+    def __init__(self, file: str, key: str, message: str):
+        self.file, self.key = str(file), key
+        super().__init__(f"{file}: key `{key}`: {message}")

@@ -26,7 +26,7 @@ from generator import constants as const
 from generator.errors import CardError, DataFileError, UnknownNameError
 from generator.flux import Flux, check_flux_file, read_flux_table, shipped_flux
 from generator.geometry import Box, Cylinder, Shape, Sphere, volume_from_card
-from generator.physics.upscattering import target as get_target
+from generator.targets import target as get_target
 
 #: Atomic mass unit in GeV (CODATA 2018): converts nuclear masses to grams per mole.
 AMU_GEV = 0.93149410242
