@@ -29,16 +29,15 @@ to the published tables and stored in generator/data/flux_params.json.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from generator.errors import DataFileError, FluxFileError, UnknownNameError
+from generator.datafiles import data_dir, read_file
+from generator.errors import FluxFileError, UnknownNameError
 
 FLAVOURS = ("nu_e", "nu_mu", "nu_tau", "nu_e_bar", "nu_mu_bar", "nu_tau_bar")
 FORMATS = ("auto", "two_column", "centres_per_GeV", "centres_per_bin", "edges_per_bin")
@@ -268,11 +267,8 @@ def read_flux_table(path, flavour: str = "nu_mu", fmt: str = "auto", scale: floa
 
 @cache
 def _params() -> dict:
-    path = resources.files("generator") / "data" / "flux_params.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataFileError(f"cannot read the shipped flux parameterisations {path}: {exc}") from None
+    """The shipped flux parameterisations (generator/data/flux_params.json, via generator.datafiles)."""
+    return read_file(data_dir("flux_params.json"))
 
 
 def available_fluxes() -> dict[str, tuple[str, ...]]:
