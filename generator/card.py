@@ -31,6 +31,7 @@ import numpy as np
 
 from generator.errors import CardError, UnknownNameError
 from generator.model.parameters import PRESETS, ModelParameters, preset
+from generator.processes.registry import PRODUCTIONS, users_of
 
 # --------------------------------------------------------------------------------- generic checks
 
@@ -282,12 +283,11 @@ class RunSection:
             raise CardError(f"{section}.shard", f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}")
 
 
-PRODUCTIONS = ("upscattering", "ee_pair", "upsilon", "higgsstrahlung", "isr", "kaon_decay")
-
-
 @dataclass
 class ProcessSection:
-    """[process]: what is produced. Keys not used by a production mode are rejected by it."""
+    """[process]: what is produced. production: names of generator.processes.registry; the other keys belong to
+    the productions that read them (Production.process_keys), a key none of the card's productions reads is a
+    CardError (see :func:`check_production_keys`)."""
 
     production: str | list[str] = "upscattering"
     final_hnl: list[str] = field(default_factory=lambda: ["N5", "N6"])
@@ -295,7 +295,6 @@ class ProcessSection:
     regimes: list[str] = field(default_factory=lambda: ["coherent", "incoherent"])
     pauli_blocking: bool = False
     neutrino: str = "nu_mu"
-    modes: list[str] | None = None
     lepton: str = "mu"
 
     @property
@@ -307,14 +306,15 @@ class ProcessSection:
         if not self.productions:
             raise CardError(f"{section}.production", "[] must name at least one production mode")
         for prod in self.productions:
-            _choice(f"{section}.production", prod, PRODUCTIONS)
+            _choice(f"{section}.production", prod, tuple(PRODUCTIONS))
         for r in self.regimes:
             _choice(f"{section}.regimes", r, ("coherent", "incoherent"))
 
 
 @dataclass
 class ExperimentSection:
-    """[experiment]: named experiment plus optional overrides (flux file, POT, luminosity)."""
+    """[experiment]: named experiment plus optional overrides (flux file, POT, luminosity, kaon decays); each
+    override belongs to the productions that read it (Production.experiment_keys)."""
 
     name: str
     flux_file: str | None = None
@@ -454,8 +454,23 @@ def parse_card(text: str, path: Path | None = None) -> Card:
             raise CardError(key, f"missing section [{key}]{where}")
     built = {key: _from_table(SECTIONS[key], data[key], key) for key in data}
     card = Card(**built, text=text, path=path)
+    check_production_keys(card, {sec: set(data[sec]) for sec in ("process", "experiment") if sec in data})
     card.parameters()  # validate the physics of the model section now
     return card
+
+
+def check_production_keys(card: Card, given: dict[str, set[str]]) -> None:
+    """CardError for a [process] / [experiment] key given in the card that none of the card's productions reads,
+    naming the key, the card's productions and the registered productions that would read it."""
+    prods = [PRODUCTIONS[p] for p in (card.process or ProcessSection()).productions]
+    for section, keys in given.items():
+        for key in sorted(keys):
+            if any(key in p.keys(section) for p in prods):
+                continue
+            users = users_of(section, key)
+            would = f"used only by {', '.join(map(repr, users))}" if users else "used by no production"
+            raise CardError(f"{section}.{key}", f"not used by the card's productions "
+                            f"({', '.join(p.name for p in prods)}); {would}. Remove it or add such a production.")
 
 
 def load_card(path: str | Path) -> Card:
