@@ -3,20 +3,21 @@ loader (generator/datafiles.py) and the one model adapter (generator.model.model
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from generator import datafiles
-from generator.card import ProcessSection, load_card, parse_card
+from generator.card import ExperimentSection, ProcessSection, load_card, parse_card
 from generator.colliders import load_collider
 from generator.errors import CardError, DataFileError, DataTableError, UnknownNameError
 from generator.experiments import experiment, load_experiment_file, load_kaon_experiment
 from generator.model.model import Model, as_model
 from generator.model.parameters import preset
 from generator.model.spectrum import Spectrum
-from generator.processes.registry import PRODUCTIONS, Process, production, users_of
+from generator.processes.registry import PRODUCTIONS, CardKey, Process, production, register, section_keys, users_of
 from generator.run import build_channels, run_card
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,8 +86,21 @@ def test_shipped_cards_load_and_run(path):
     assert res.summary["expected_events_total"] > 0
 
 
-def test_process_section_default_production():
+def test_card_sections_are_built_from_the_declarations():
     assert ProcessSection().productions == ["upscattering"]
+    for section, cls in (("process", ProcessSection), ("experiment", ExperimentSection)):
+        assert [f.name for f in dataclasses.fields(cls)] == list(section_keys(section))
+    card = parse_card('[model]\npreset = "BP-B"\n[process]\nproduction = "kaon_decay"\n[experiment]\nname = "na62"\n')
+    assert card.process.lepton == "mu" and card.process.final_hnl == ["N5", "N6"]
+    assert card.experiment.acceptance is None  # default: the experiment file's
+    with pytest.raises(CardError, match=r"process\.lepton.*'tau' is not allowed.*'mu', 'e'"):
+        parse_card('[model]\npreset = "BP-B"\n[process]\nproduction = "kaon_decay"\nlepton = "tau"\n')
+    with pytest.raises(CardError, match=r"experiment\.acceptance.*= 1\.5: must be in \(0, 1\]"):
+        parse_card('[model]\npreset = "BP-B"\n[process]\nproduction = "kaon_decay"\n[experiment]\nname = "na62"\n'
+                   'acceptance = 1.5\n')
+    with pytest.raises(ValueError, match="share one CardKey"):
+        register("other_kaon", "generator.processes.kaon:channels_from_card", {"lepton": CardKey(str, "e")})
+    assert "other_kaon" not in PRODUCTIONS
 
 
 # ------------------------------------------------------------------------------------------ definition loader
