@@ -84,7 +84,7 @@ NEUTRINOS = {
 F_N_HIGGS = 0.30
 #: Upper Q^2 (GeV^2) used to integrate the coherent regime: the Helm Gaussian factor gives F^2 < 1e-12 above it.
 COHERENT_Q2_CAP = 2.0
-#: Gauss-Legendre nodes for the Q^2 integral (in log Q^2) of sigma_total.
+#: Gauss-Legendre nodes for the Q^2 integral (in log Q^2) of UpscatteringChannel.sigma.
 N_GAUSS = 96
 #: Lower Q^2 cut (relative to Q2max) used when Q2min = 0 (massless N): the integrand is finite there.
 Q2_FLOOR_REL = 1e-12

@@ -1,6 +1,7 @@
 """HNLs from charged-meson decays in flight: K+ -> l+ N_j (and pi+ -> l+ N_j) at a kaon beam line.
 
-Set-up (NA62 by default, generator/data/experiments/na62.toml read by generator.experiments.load_kaon_experiment): a K+ beam along +z from the target at z = 0 with
+Set-up (NA62 by default: generator/data/experiments/na62.toml, read by generator.experiments.load_kaon_experiment):
+a K+ beam along +z from the target at z = 0 with
 mean momentum p0 and Gaussian momentum spread sigma_p; kaons that decay inside the fiducial decay volume
 z_min < z < z_max. The decay position of a kaon of momentum p follows the exponential law with decay length
 L = (p / m_K) c tau_K, truncated to the decay volume (inverse-CDF sampling). The momentum distribution of the decaying
