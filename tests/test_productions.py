@@ -83,6 +83,7 @@ def test_shipped_cards_load_and_run(path):
     card.run.n_events, card.run.n_adapt, card.run.evals_per_iter, card.run.progress = 10, 2, 300, False
     res = run_card(card, write=False)
     assert {c.spec.production for c in res.channels} == set(card.process.productions)
+    assert all(isinstance(c.spec.process, Process) for c in res.channels)
     assert res.summary["expected_events_total"] > 0
 
 
