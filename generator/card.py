@@ -4,21 +4,24 @@ A card has these sections (only [model] is required; see README "Steering cards"
 
 [run]         name, seed, n_events, weighted, n_adapt, evals_per_iter, shard, n_shards
 [model]       preset = "BP-A".."BP-D" and/or the Lagrangian parameters (units in key names)
-[process]     production, final_hnl, targets, regimes, ... (what to generate)
-[experiment]  name, flux_file, pot, ... (where)
+[process]     production and the keys the productions declare (what to generate)
+[experiment]  name and the keys the productions declare (where)
 [decay]       how HNLs decay (all channels by BR, or forced channels with BR as weight)
 [output]      formats and options of the written files
 [detector]    detector module applied after generation (name, seed, data_release)
 [xsec]        neutrino-energy grid for `dsgen xsec`
 
 Every unknown key, missing key, wrong type or unphysical value raises CardError naming the dotted key,
-the value and what is allowed.
+the value and what is allowed. [process] and [experiment] are built from the production registry
+(generator.processes.registry): a key none of the card's productions reads is an error too.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import difflib
+import functools
 import math
 import tomllib
 import types
@@ -32,6 +35,7 @@ import numpy as np
 from generator.constants import DEFAULT_DETECTOR_SEED
 from generator.errors import CardError, UnknownNameError
 from generator.model.parameters import PRESETS, ModelParameters, preset
+from generator.processes.registry import PRODUCTIONS, section_keys, users_of
 
 # --------------------------------------------------------------------------------- generic checks
 
@@ -283,21 +287,10 @@ class RunSection:
             raise CardError(f"{section}.shard", f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}")
 
 
-PRODUCTIONS = ("upscattering", "ee_pair", "upsilon", "higgsstrahlung", "isr", "kaon_decay")
-
-
-@dataclass
-class ProcessSection:
-    """[process]: what is produced. Keys not used by a production mode are rejected by it."""
-
-    production: str | list[str] = "upscattering"
-    final_hnl: list[str] = field(default_factory=lambda: ["N5", "N6"])
-    targets: list[str] | None = None
-    regimes: list[str] = field(default_factory=lambda: ["coherent", "incoherent"])
-    pauli_blocking: bool = False
-    neutrino: str = "nu_mu"
-    modes: list[str] | None = None
-    lepton: str = "mu"
+class _ProcessBase:
+    """[process]: what is produced. production: names of generator.processes.registry; every other key belongs
+    to the productions that read it (Production.process_keys, typed CardKey with default and rule); a key none of
+    the card's productions reads is a CardError (see :func:`check_production_keys`)."""
 
     @property
     def productions(self) -> list[str]:
@@ -307,34 +300,38 @@ class ProcessSection:
     def validate(self, section: str) -> None:
         if not self.productions:
             raise CardError(f"{section}.production", "[] must name at least one production mode")
-        for prod in self.productions:
-            _choice(f"{section}.production", prod, PRODUCTIONS)
-        for r in self.regimes:
-            _choice(f"{section}.regimes", r, ("coherent", "incoherent"))
+        _apply_rules(self, "process", section)
 
 
-@dataclass
-class ExperimentSection:
-    """[experiment]: named experiment plus optional overrides (flux file, POT, luminosity)."""
-
-    name: str
-    flux_file: str | None = None
-    pot: float | None = None
-    luminosity_fb: list[float] | None = None
-    sqrt_s_GeV: list[float] | None = None
-    n_kaon_decays: float | None = None
-    acceptance: float | None = None
-    fiducial_mass_t: float | None = None
+class _ExperimentBase:
+    """[experiment]: named experiment (or collider) plus the optional overrides the productions declare
+    (Production.experiment_keys: flux file, POT, luminosities, kaon decays, ...)."""
 
     def validate(self, section: str) -> None:
-        _positive(f"{section}.pot", self.pot)
-        _positive(f"{section}.n_kaon_decays", self.n_kaon_decays)
-        _positive(f"{section}.fiducial_mass_t", self.fiducial_mass_t)
-        if self.acceptance is not None and not 0 < self.acceptance <= 1:
-            raise CardError(f"{section}.acceptance", f"= {self.acceptance}: must be in (0, 1]")
-        for k in ("luminosity_fb", "sqrt_s_GeV"):
-            for v in getattr(self, k) or []:
-                _positive(f"{section}.{k}", v)
+        _apply_rules(self, "experiment", section)
+
+
+def _apply_rules(obj, registry_section: str, section: str) -> None:
+    for key, ck in section_keys(registry_section).items():
+        if ck.rule is not None:
+            msg = ck.rule(getattr(obj, key))
+            if msg is not None:
+                raise CardError(f"{section}.{key}", msg)
+
+
+def _section_class(name: str, registry_section: str, base: type) -> type:
+    """Dataclass of a card section whose keys are the productions' declarations (registry.section_keys)."""
+    keys = section_keys(registry_section)
+    fields = [(k, ck.type) for k, ck in keys.items() if ck.required]
+    for k, ck in keys.items():
+        if not ck.required:
+            fields.append((k, ck.type, field(default_factory=functools.partial(copy.deepcopy, ck.default))))
+    return dataclasses.make_dataclass(name, fields, bases=(base,),
+                                      namespace={"__doc__": base.__doc__, "__module__": __name__})
+
+
+ProcessSection = _section_class("ProcessSection", "process", _ProcessBase)
+ExperimentSection = _section_class("ExperimentSection", "experiment", _ExperimentBase)
 
 
 @dataclass
@@ -475,8 +472,23 @@ def parse_card(text: str, path: Path | None = None) -> Card:
             raise CardError(key, f"missing section [{key}]{where}")
     built = {key: _from_table(SECTIONS[key], data[key], key) for key in data}
     card = Card(**built, text=text, path=path)
+    check_production_keys(card, {sec: set(data[sec]) for sec in ("process", "experiment") if sec in data})
     card.parameters()  # validate the physics of the model section now
     return card
+
+
+def check_production_keys(card: Card, given: dict[str, set[str]]) -> None:
+    """CardError for a [process] / [experiment] key given in the card that none of the card's productions reads,
+    naming the key, the card's productions and the registered productions that would read it."""
+    prods = [PRODUCTIONS[p] for p in (card.process or ProcessSection()).productions]
+    for section, keys in given.items():
+        for key in sorted(keys):
+            if any(key in p.keys(section) for p in prods):
+                continue
+            users = users_of(section, key)
+            would = f"used only by {', '.join(map(repr, users))}" if users else "used by no production"
+            raise CardError(f"{section}.{key}", f"not used by the card's productions "
+                            f"({', '.join(p.name for p in prods)}); {would}. Remove it or add such a production.")
 
 
 def load_card(path: str | Path) -> Card:

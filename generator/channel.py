@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from generator.processes.registry import Process
+
 
 @dataclass
 class ChannelSpec:
     """One generated channel.
 
-    process : an engine process (generator/engine.py contract), weights in expected events.
-    production : "upscattering", "ee_pair", "upsilon", "higgsstrahlung", "isr", "kaon_decay".
+    process : an engine process (generator.processes.registry.Process), weights in expected events or cm^2.
+    production : name of the production mode in generator.processes.registry.PRODUCTIONS.
     final_hnl : HNL (or pair, e.g. "N4N5") produced.
     target, regime : scattering target ("C12", "p", ...) and regime ("coherent"/"incoherent"), or None.
     exposure : factor with expected_events = sigma_cm2 * exposure (targets x POT x flux integral, in cm^-2;
@@ -18,7 +20,7 @@ class ChannelSpec:
     extra : further JSON-ready numbers for summary.json (sqrt_s_GeV, luminosity_fb, ...).
     """
 
-    process: object
+    process: Process
     production: str
     final_hnl: str
     target: str | None = None

@@ -111,3 +111,11 @@ class UnknownCardError(UnknownNameError, CardError):
         msg = f"card {name!r} is neither a file nor a shipped card; shipped cards: {', '.join(allowed)}.{hint}"
         self.what, self.name, self.allowed, self.key = "card", name, allowed, "<file>"
         DarkSeesawError.__init__(self, msg)
+class DataTableError(DataFileError):
+    """A definition file (experiment, collider, kaon beam, target table, flux parameterisation) is unreadable or
+    breaks its schema. ``file`` is the file, ``key`` the dotted key inside it (``"runs[0].sqrt_s_GeV"``, or
+    ``"<file>"`` for the whole file); the message states the value and the rule."""
+
+    def __init__(self, file: str, key: str, message: str):
+        self.file, self.key = str(file), key
+        super().__init__(f"{file}: key `{key}`: {message}")

@@ -14,25 +14,29 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tomllib
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from generator import constants as const
-from generator.errors import CardError, DataFileError, UnknownNameError
+from generator.datafiles import NUMBER, Field, check_table, positive, read_file, shipped_files
+from generator.errors import CardError, DataTableError, UnknownNameError
 from generator.flux import Flux, check_flux_file, read_flux_table, shipped_flux
 from generator.geometry import Box, Cylinder, Shape, Sphere, volume_from_card
-from generator.physics.upscattering import target as get_target
+from generator.targets import target as get_target
 
 #: Atomic mass unit in GeV (CODATA 2018): converts nuclear masses to grams per mole.
 AMU_GEV = 0.93149410242
-_KEYS = {"name", "description", "references", "pot", "baseline_m", "fiducial_mass_t", "density_g_cm3",
-         "composition", "flux", "geometry"}
-_FLUX_KEYS = {"name", "names", "scale", "note"}
+_SCHEMA = {
+    "name": Field(str), "description": Field(str, required=False), "references": Field(list, required=False),
+    "pot": Field(NUMBER, **positive()), "baseline_m": Field(NUMBER, **positive()),
+    "fiducial_mass_t": Field(NUMBER, **positive()), "density_g_cm3": Field(NUMBER, required=False, **positive()),
+    "composition": Field(dict), "flux": Field(dict), "geometry": Field(dict),
+}
+_FLUX_SCHEMA = {"name": Field(str), "names": Field(dict, required=False), "scale": Field(NUMBER, required=False),
+                "note": Field(str, required=False)}
 
 
 @dataclass(frozen=True)
@@ -162,26 +166,17 @@ def sample_uniform(shape: Shape, n: int, rng: np.random.Generator) -> np.ndarray
 # ------------------------------------------------------------------------------------ loading
 
 
-def _experiment_dir():
-    return resources.files("generator") / "data" / "experiments"
-
-
 @cache
 def _catalogue() -> dict[str, str]:
     """Lower-case lookup names -> file stem, for the neutrino-beam experiment files (those with pot and [flux]).
 
-    Other files in the directory (e.g. na62.toml, read by generator/processes/kaon.py) use other schemas.
+    The meson decay-in-flight files in the same directory (na62.toml) use the kaon schema below.
     """
     out = {}
-    for entry in _experiment_dir().iterdir():
-        if not entry.name.endswith(".toml"):
-            continue
-        try:
-            data = tomllib.loads(entry.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise DataFileError(f"cannot read experiment file {entry}: {exc}") from None
+    for stem, src in shipped_files("experiments").items():
+        data = read_file(src)
         if "pot" in data and "flux" in data:
-            out[entry.name[:-5].lower()] = entry.name[:-5]
+            out[stem.lower()] = stem
     return out
 
 
@@ -191,31 +186,25 @@ def available_experiments() -> tuple[str, ...]:
 
 
 def load_experiment_file(path) -> Experiment:
-    """Build an Experiment from a TOML file (schema in the module docstring). Raises DataFileError."""
-    path = Path(str(path))
+    """Build an Experiment from a TOML file (schema in the module docstring; package resource or path).
+    Raises DataTableError naming the file and the key."""
+    name = str(path)
+    data = check_table(read_file(path), _SCHEMA, name)
+    check_table(data["flux"], _FLUX_SCHEMA, name, "flux")
+    for tname, count in data["composition"].items():
+        if isinstance(count, bool) or not isinstance(count, NUMBER):
+            raise DataTableError(name, f"composition.{tname}", f"= {count!r}: must be a number of atoms per formula unit")
+    flux = data["flux"]
     try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataFileError(f"cannot read experiment file {path}: {exc}") from None
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise DataFileError(f"{path}: unknown keys {sorted(unknown)}; allowed: {sorted(_KEYS)}")
-    flux = data.get("flux", {})
-    if set(flux) - _FLUX_KEYS or "name" not in flux:
-        raise DataFileError(f"{path}: [flux] needs 'name' and allows only {sorted(_FLUX_KEYS)}; got {sorted(flux)}")
-    missing = [k for k in ("name", "pot", "baseline_m", "fiducial_mass_t", "composition", "geometry") if k not in data]
-    if missing:
-        raise DataFileError(f"{path}: missing keys {missing}")
-    try:
-        geometry = volume_from_card(data["geometry"], key=f"{path.name} [geometry]").shape
+        geometry = volume_from_card(data["geometry"], key="geometry").shape
     except CardError as exc:
-        raise DataFileError(str(exc)) from None
+        raise DataTableError(name, exc.key, str(exc).split(': ', 1)[-1]) from None
     return Experiment(
-        name=str(data["name"]), description=str(data.get("description", "")), pot=float(data["pot"]),
+        name=data["name"], description=data.get("description", ""), pot=float(data["pot"]),
         baseline_m=float(data["baseline_m"]), fiducial_mass_t=float(data["fiducial_mass_t"]),
-        composition={str(k): float(v) for k, v in data["composition"].items()}, flux_name=str(flux["name"]),
+        composition={str(k): float(v) for k, v in data["composition"].items()}, flux_name=flux["name"],
         flux_names={str(k): str(v) for k, v in flux.get("names", {}).items()}, flux_scale=float(flux.get("scale", 1.0)),
-        flux_note=str(flux.get("note", "")), geometry=geometry,
+        flux_note=flux.get("note", ""), geometry=geometry,
         density_g_cm3=float(data["density_g_cm3"]) if "density_g_cm3" in data else None,
         references=tuple(data.get("references", ())),
     )
@@ -230,7 +219,63 @@ def experiment(name: str) -> Experiment:
     cat = _catalogue()
     if key not in cat:
         raise UnknownNameError("neutrino-beam experiment", name, cat.values())
-    return load_experiment_file(_experiment_dir() / f"{cat[key]}.toml")
+    return load_experiment_file(shipped_files("experiments")[cat[key]])
 
 
-__all__ = ["Experiment", "available_experiments", "experiment", "load_experiment_file", "sample_uniform"]
+# ------------------------------------------------------------------------------------ kaon beam lines
+_KAON_SCHEMA = {
+    "name": Field(str), "meson": Field(str), "n_decays": Field(NUMBER, **positive()),
+    "acceptance": Field(NUMBER, check=lambda v: 0 < v <= 1, rule="in (0, 1]"),
+    "beam_momentum_GeV": Field(NUMBER, **positive()),
+    "beam_momentum_sigma_GeV": Field(NUMBER, check=lambda v: math.isfinite(v) and v >= 0, rule=">= 0"),
+    "decay_volume_z_m": Field(list),
+}
+
+
+@dataclass(frozen=True)
+class KaonExperiment:
+    """A meson decay-in-flight experiment: beam, decay volume and normalisation. Units: GeV, cm."""
+
+    name: str
+    meson: str
+    n_decays: float
+    acceptance: float
+    p_mean: float
+    p_sigma: float
+    z_min: float
+    z_max: float
+    path: str
+
+
+def meson_experiments() -> list[str]:
+    """Stems of the shipped experiment files that describe meson decays in flight (those with a `meson` key);
+    the other files in generator/data/experiments are neutrino-beam experiments."""
+    return sorted(stem for stem, src in shipped_files("experiments").items() if "meson" in read_file(src))
+
+
+def load_kaon_experiment(name_or_path: str) -> KaonExperiment:
+    """Experiment data from generator/data/experiments/<name>.toml ("na62") or a TOML path.
+
+    Keys: name, meson ("K+"/"pi+"), n_decays, acceptance (0, 1], beam_momentum_GeV, beam_momentum_sigma_GeV >= 0,
+    decay_volume_z_m = [z_min, z_max] (metres downstream of the target). DataTableError names file and key.
+    """
+    if Path(str(name_or_path)).suffix == ".toml":
+        src = Path(str(name_or_path))
+    else:
+        shipped = shipped_files("experiments")
+        key = str(name_or_path).lower()
+        if key not in shipped or "meson" not in read_file(shipped[key]):
+            raise UnknownNameError("meson decay-in-flight experiment", name_or_path, meson_experiments())
+        src = shipped[key]
+    path = str(src)
+    d = check_table(read_file(src), _KAON_SCHEMA, path, allow_unknown=False)
+    zr = d["decay_volume_z_m"]
+    if len(zr) != 2 or not all(isinstance(v, NUMBER) for v in zr) or not 0 <= zr[0] < zr[1]:
+        raise DataTableError(path, "decay_volume_z_m", f"= {zr}: need [z_min, z_max] with 0 <= z_min < z_max (m)")
+    return KaonExperiment(name=d["name"], meson=d["meson"], n_decays=float(d["n_decays"]), acceptance=float(d["acceptance"]),
+                          p_mean=float(d["beam_momentum_GeV"]), p_sigma=float(d["beam_momentum_sigma_GeV"]),
+                          z_min=float(zr[0]) * const.M_TO_CM, z_max=float(zr[1]) * const.M_TO_CM, path=path)
+
+
+__all__ = ["Experiment", "KaonExperiment", "available_experiments", "experiment", "load_experiment_file",
+           "load_kaon_experiment", "meson_experiments", "sample_uniform"]

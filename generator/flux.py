@@ -29,16 +29,15 @@ to the published tables and stored in generator/data/flux_params.json.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
-from generator.errors import DataFileError, FluxFileError, UnknownNameError
+from generator.datafiles import NUMBER, Field, check_table, data_dir, read_file
+from generator.errors import DataTableError, FluxFileError, UnknownNameError
 
 FLAVOURS = ("nu_e", "nu_mu", "nu_tau", "nu_e_bar", "nu_mu_bar", "nu_tau_bar")
 FORMATS = ("auto", "two_column", "centres_per_GeV", "centres_per_bin", "edges_per_bin")
@@ -266,13 +265,24 @@ def read_flux_table(path, flavour: str = "nu_mu", fmt: str = "auto", scale: floa
 # ------------------------------------------------------------------------------ shipped parameterisations
 
 
+_FLUX_SCHEMA = {"units": Field(str), "source": Field(str), "flavours": Field(dict)}
+_FLAVOUR_SCHEMA = {"E_min_GeV": Field(NUMBER), "E_max_GeV": Field(NUMBER), "coeffs": Field(list)}
+
+
 @cache
 def _params() -> dict:
-    path = resources.files("generator") / "data" / "flux_params.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataFileError(f"cannot read the shipped flux parameterisations {path}: {exc}") from None
+    """The shipped flux parameterisations (generator/data/flux_params.json, via generator.datafiles), checked:
+    every flux needs units, source and flavours; every flavour E_min_GeV < E_max_GeV and coeffs."""
+    src = data_dir("flux_params.json")
+    data = check_table(read_file(src), {"fluxes": Field(dict)}, str(src), allow_unknown=True)
+    for name, entry in data["fluxes"].items():
+        check_table(entry, _FLUX_SCHEMA, str(src), f"fluxes.{name}", allow_unknown=True)
+        for flav, f in entry["flavours"].items():
+            where = f"fluxes.{name}.flavours.{flav}"
+            check_table(f, _FLAVOUR_SCHEMA, str(src), where, allow_unknown=True)
+            if not f["E_min_GeV"] < f["E_max_GeV"]:
+                raise DataTableError(str(src), f"{where}.E_max_GeV", f"= {f['E_max_GeV']}: must be > E_min_GeV")
+    return data
 
 
 def available_fluxes() -> dict[str, tuple[str, ...]]:

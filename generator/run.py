@@ -1,6 +1,6 @@
 """Run orchestration behind `dsgen run`: card -> model -> channels -> engine -> decays -> files.
 
-Each production module exposes ``channels_from_card(card, model) -> list[ChannelSpec]``; the engine
+Each registered production (generator.processes.registry) builds ``list[ChannelSpec]`` from the card; the engine
 generates every channel; the decay step decays the HNLs (and Z'/phi'); writers put HepMC3, ROOT, plots and
 summary.json into ``<output.directory>/<run name>/`` (``.../<run name>/shard_<k>_of_<K>/`` for a shard).
 Everything here is callable from Python: ``run_card(load_card(path))`` does what the CLI does.
@@ -8,7 +8,6 @@ Everything here is callable from Python: ``run_card(load_card(path))`` does what
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -22,17 +21,8 @@ from generator.engine import GenerationResult, generate, merge
 from generator.errors import DataFileError
 from generator.io.atomic import atomic_path
 from generator.io.formats import write_formats
+from generator.processes.registry import production
 from generator.record import EventBlock
-
-PRODUCTION_MODULES = {
-    "upscattering": "generator.processes.upscattering",
-    "ee_pair": "generator.processes.ee",
-    "upsilon": "generator.processes.ee",
-    "higgsstrahlung": "generator.processes.ee",
-    "isr": "generator.processes.ee",
-    "kaon_decay": "generator.processes.kaon",
-}
-
 
 @dataclass
 class ChannelRun:
@@ -91,14 +81,14 @@ class RunResult:
 
 
 def build_channels(card, model) -> list[ChannelSpec]:
-    """All channels of a card, from the production modules named in [process]."""
+    """All channels of a card: those of each production named in [process], in card order, each built by its
+    entry in the production registry (generator.processes.registry)."""
     from generator.card import ProcessSection
 
     process = card.process or ProcessSection()
     specs: list[ChannelSpec] = []
-    for module_name in dict.fromkeys(PRODUCTION_MODULES[p] for p in process.productions):
-        module = importlib.import_module(module_name)
-        specs.extend(module.channels_from_card(card, model))
+    for name in dict.fromkeys(process.productions):
+        specs.extend(production(name).channels(card, model))
     return specs
 
 

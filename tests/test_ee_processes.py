@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 from iminuit import Minuit
 
+from generator import colliders as C
 from generator import constants as const
+from generator.analysis.babar_eq5 import pseudo_monophoton_candidates
 from generator.engine import generate
 from generator.errors import CardError, DataFileError, KinematicallyClosedError, UnknownNameError
 from generator.kernels.lorentz import boost_to_rest
@@ -17,6 +19,8 @@ from generator.model.parameters import preset
 from generator.physics import ee as eephys
 from generator.physics import meson as mes
 from generator.processes import ee as P
+from generator.processes import ee_channels as EC
+from generator.run import build_channels as card_channels
 
 BABAR_Y2S = (8.0968, 3.1)  # beams of the 10.02 GeV BaBar point (generator/data/colliders/babar.toml)
 
@@ -88,7 +92,7 @@ def test_events_conserve_momentum_and_angle(models):
         np.testing.assert_allclose(cm[:, 3] / np.linalg.norm(cm[:, 1:], axis=1), b.info["cos_theta_cm"], atol=1e-9)
         assert b.weight_unit == "events" and np.all(b.x == 0)
     # asymmetric beams: the lab boost is beta gamma = (E- - E+) / sqrt(s) along +z (massless beams; 1e-6)
-    e, pos = P.beam_momenta(*BABAR_Y2S)
+    e, pos = C.beam_momenta(*BABAR_Y2S)
     tot = e + pos
     assert tot[3] / 10.02 == pytest.approx((BABAR_Y2S[0] - BABAR_Y2S[1]) / 10.02, rel=1e-6)
 
@@ -166,7 +170,7 @@ def test_b14_ratio_for_benchmarks(models):
 
 
 def test_pseudo_monophoton_count_eq5(models):
-    got = {bp: P.pseudo_monophoton_candidates(m)["total"] for bp, m in models.items()}
+    got = {bp: pseudo_monophoton_candidates(m)["total"] for bp, m in models.items()}
     # (1) independent evaluation with the paper's own closed formulas: B12 integrated over cos (int (1 + c^2)/2 = 4/3,
     # i.e. 8/3 times its value at c = 0) x L, plus
     # sigma(ee -> Upsilon) x coefficient x alpha_D |V45|^2. Tolerance 1%: HNL masses, the Z and NC pieces (<0.6%).
@@ -188,7 +192,7 @@ def test_pseudo_monophoton_count_eq5(models):
 
 # ------------------------------------------------------------------------------------------ data and errors
 def test_collider_files():
-    babar, belle = P.load_collider("babar"), P.load_collider("belle2")
+    babar, belle = C.load_collider("babar"), C.load_collider("belle2")
     assert [r.sqrt_s for r in babar.runs] == [10.02, 10.36, 10.58]
     assert [r.luminosity_fb for r in babar.runs[:2]] == [15.9, 22.3]
     y4s = babar.run(10.58)
@@ -198,7 +202,7 @@ def test_collider_files():
     with pytest.raises(CardError, match="10.02, 10.36, 10.58"):
         babar.run(9.46)
     with pytest.raises(UnknownNameError, match="babar"):
-        P.load_collider("babr")
+        C.load_collider("babr")
 
 
 def test_missing_luminosity_and_bad_input(tmp_path, models):
@@ -206,15 +210,15 @@ def test_missing_luminosity_and_bad_input(tmp_path, models):
     bad = tmp_path / "nolumi.toml"
     bad.write_text('name = "X"\nisr_cos_theta_cm = [-0.5, 0.5]\n[[runs]]\nlabel = "a"\nsqrt_s_GeV = 10.0\n'
                    'E_electron_GeV = 5.0\nE_positron_GeV = 5.0\nmonophoton = true\n')
-    col = P.load_collider(str(bad))
+    col = C.load_collider(str(bad))
     assert col.runs[0].luminosity_fb is None
     with pytest.raises(DataFileError, match="luminosity_fb"):
-        P.pseudo_monophoton_candidates(m, str(bad))
+        pseudo_monophoton_candidates(m, str(bad))
     with pytest.raises(DataFileError, match="luminosity_fb"):
-        P.build_channels(m, "ee_pair", str(bad), ["N4N5"])
+        EC.build_channels(m, "ee_pair", str(bad), ["N4N5"])
     bad.write_text(bad.read_text().replace("E_electron_GeV = 5.0", "E_electron_GeV = 6.0"))
     with pytest.raises(DataFileError, match="sqrt"):
-        P.load_collider(str(bad))
+        C.load_collider(str(bad))
     with pytest.raises(KinematicallyClosedError, match="threshold"):
         P.EEPairProcess(m, 0.1, 1.0, "N4", "N5")
     with pytest.raises(KinematicallyClosedError, match="threshold"):
@@ -233,20 +237,20 @@ def test_missing_luminosity_and_bad_input(tmp_path, models):
 
 def test_build_channels(models):
     m = models["BP-B"]
-    ch = P.build_channels(m, "ee_pair", "babar", ["N4N5"], sqrt_s=[10.02, 10.36])
+    ch = EC.build_channels(m, "ee_pair", "babar", ["N4N5"], sqrt_s=[10.02, 10.36])
     assert [c.name for c in ch] == ["ee_pair:Y2S:N4N5", "ee_pair:Y3S:N4N5"]
     assert ch[0].exposure == pytest.approx(15.9 * const.INV_FB_CM2)
-    ups = P.build_channels(m, "upsilon", "babar", ["N4N5"])
+    ups = EC.build_channels(m, "upsilon", "babar", ["N4N5"])
     assert len(ups) == 3 and {c.process.meson.name for c in ups} == {"Upsilon(2S)", "Upsilon(3S)", "Upsilon(4S)"}
-    allp = P.build_channels(m, "ee_pair", "belle2")
+    allp = EC.build_channels(m, "ee_pair", "belle2")
     assert {c.final_hnl for c in allp} >= {"N4N5", "N5N6", "N5N5"}
     # single names select every open pair containing them (the card default final_hnl = ["N5", "N6"])
-    sel = {c.final_hnl for c in P.build_channels(m, "ee_pair", "belle2", ["N5", "N6"])}
+    sel = {c.final_hnl for c in EC.build_channels(m, "ee_pair", "belle2", ["N5", "N6"])}
     assert sel == {c.final_hnl for c in allp if "N5" in c.final_hnl or "N6" in c.final_hnl}
-    assert P.build_channels(m, "isr", "belle2")[0].extra["isr_cos_theta_cm"] == [-0.6, 0.6]
+    assert EC.build_channels(m, "isr", "belle2")[0].extra["isr_cos_theta_cm"] == [-0.6, 0.6]
     with pytest.raises(UnknownNameError):
-        P.build_channels(m, "ee_pairs", "babar")
-    assert math.isfinite(P.build_channels(m, "higgsstrahlung", "belle2")[0].process.rate())
+        EC.build_channels(m, "ee_pairs", "babar")
+    assert math.isfinite(EC.build_channels(m, "higgsstrahlung", "belle2")[0].process.rate())
 
 
 def test_channels_from_card(models):
@@ -254,9 +258,9 @@ def test_channels_from_card(models):
 
     card = parse_card('[model]\npreset = "BP-B"\n[process]\nproduction = ["ee_pair", "upsilon", "isr"]\n'
                       'final_hnl = ["N4N5"]\n[experiment]\nname = "BaBar"\nsqrt_s_GeV = [10.02]\nluminosity_fb = [1.0]\n')
-    specs = P.channels_from_card(card, models["BP-B"])
+    specs = card_channels(card, models["BP-B"])
     assert [s.name for s in specs] == ["ee_pair:Y2S:N4N5", "upsilon:Y2S:N4N5", "isr:Y2S:Zprime"]
     assert specs[0].extra["luminosity_fb"] == 1.0
     card = parse_card('[model]\npreset = "BP-B"\n[process]\nproduction = "isr"\n[experiment]\nname = "KLOE"\n')
     with pytest.raises(UnknownNameError, match="belle2"):
-        P.channels_from_card(card, models["BP-B"])
+        card_channels(card, models["BP-B"])

@@ -131,7 +131,7 @@ def test_target_counts_of_mineral_oil():
     e = experiment("MiniBooNE")
     nC, nH = e.n_nuclei("C12"), e.n_nuclei("H1")
     assert nH / nC == pytest.approx(2.0, rel=1e-12)
-    from generator.physics.upscattering import target
+    from generator.targets import target
 
     grams = (nC * target("C12").mass + nH * target("H1").mass) / 0.93149410242 / 6.02214076e23
     assert grams == pytest.approx(e.fiducial_mass_t * 1e6, rel=1e-9)

@@ -15,6 +15,7 @@ from scipy import stats
 
 from generator import constants as const
 from generator.errors import CardError, DataFileError, KinematicallyClosedError, UnknownNameError
+from generator.experiments import load_kaon_experiment
 from generator.model.model import Model
 from generator.model.parameters import preset
 from generator.physics import meson as mes
@@ -147,7 +148,7 @@ def test_decay_positions_follow_exponential(models):
 
 
 def test_na62_rate_vs_paper(models):
-    exp = K.load_kaon_experiment("na62")
+    exp = load_kaon_experiment("na62")
     assert (exp.n_decays, exp.acceptance, exp.z_min, exp.z_max) == (2.14e11, 0.04, 10500.0, 16500.0)
     paper = {"BP-A": 1970.0, "BP-B": 2980.0}
     table_iv = {"BP-A": (8.28e-8, 0.185), "BP-B": (14.0e-8, 0.220)}  # |U_mu6|^2, m_6 (GeV) of Tables I, IV
@@ -189,11 +190,11 @@ def test_errors_and_channels(tmp_path, models):
     bad.write_text('name = "X"\nmeson = "K+"\nn_decays = 1e10\nacceptance = 0.1\nbeam_momentum_GeV = 75.0\n'
                    'decay_volume_z_m = [105.0, 165.0]\n')
     with pytest.raises(DataFileError, match="beam_momentum_sigma_GeV"):
-        K.load_kaon_experiment(str(bad))
+        load_kaon_experiment(str(bad))
     with pytest.raises(UnknownNameError, match="na62"):
-        K.load_kaon_experiment("na6")
+        load_kaon_experiment("na6")
     with pytest.raises(UnknownNameError, match="na62"):
-        K.load_kaon_experiment("miniboone")  # a neutrino-beam file in the same directory
+        load_kaon_experiment("miniboone")  # a neutrino-beam file in the same directory
     ch = K.build_channels(models["BP-B"], "na62", ["N4", "N5", "N6"])
     assert [c.final_hnl for c in ch] == ["N4", "N5", "N6"]
     assert ch[2].process.rate() == pytest.approx(ch[2].extra["branching_ratio"] * 2.14e11 * 0.04, rel=1e-12)

@@ -15,6 +15,7 @@ import pytest
 from scipy import integrate, optimize, special
 
 from generator import constants as const
+from generator import xsec as xs
 from generator.errors import KinematicallyClosedError, PhysicsError, UnknownNameError
 from generator.model.parameters import preset
 from generator.model.spectrum import Spectrum
@@ -87,11 +88,11 @@ def test_threshold_and_error_below_it():
     lo, hi = up.q2_limits(thr * (1 + 1e-10), ch.m_N, ch.M)
     assert float(hi - lo) < 1e-4 * float(hi)
     with pytest.raises(KinematicallyClosedError, match=r"E_nu = 0\.2 GeV .* threshold"):
-        up.sigma_total(np.array([0.2, 1.0]), SPEC, "N6", "Ar40", "coherent")
-    s = up.sigma_total(np.array([0.2, thr * 1.001, 1.0]), SPEC, "N6", "Ar40", "coherent", below_threshold="zero")
+        xs.sigma_total(np.array([0.2, 1.0]), SPEC, "N6", "Ar40", "coherent")
+    s = xs.sigma_total(np.array([0.2, thr * 1.001, 1.0]), SPEC, "N6", "Ar40", "coherent", below_threshold="zero")
     assert s[0] == 0.0 and 0 < s[1] < 1e-3 * s[2]
     with pytest.raises(KinematicallyClosedError, match="below the threshold"):
-        up.xsec_table(SPEC, ["Ar40"], ["coherent"], ["N6"], [0.1, 0.2])
+        xs.xsec_table(SPEC, ["Ar40"], ["coherent"], ["N6"], [0.1, 0.2])
 
 
 def test_bad_names_raise_with_allowed_values():
@@ -163,13 +164,13 @@ def test_incoherent_is_per_nucleon_and_pauli_factor():
     """Bound nucleons without Pauli blocking scatter exactly like free ones; per-nucleus incoherent sigma is
     Z sigma_p + N sigma_n; Pauli blocking multiplies d sigma/dQ^2 by the Fermi-gas factor of |q|."""
     E = np.array([0.6, 1.5, 5.0])
-    free = up.sigma_total(E, SPEC, "N5", "H1", "incoherent", "p")
+    free = xs.sigma_total(E, SPEC, "N5", "H1", "incoherent", "p")
     for tname in ("C12", "Ar40"):
-        bound_p = up.sigma_total(E, SPEC, "N5", tname, "incoherent", "p")
+        bound_p = xs.sigma_total(E, SPEC, "N5", tname, "incoherent", "p")
         np.testing.assert_allclose(bound_p, free, rtol=1e-12)
         t = up.target(tname)
-        bound_n = up.sigma_total(E, SPEC, "N5", tname, "incoherent", "n")
-        per_nucleus = up.sigma_total(E, SPEC, "N5", tname, "incoherent")
+        bound_n = xs.sigma_total(E, SPEC, "N5", tname, "incoherent", "n")
+        per_nucleus = xs.sigma_total(E, SPEC, "N5", tname, "incoherent")
         np.testing.assert_allclose(per_nucleus, t.Z * bound_p + t.N * bound_n, rtol=1e-12)
     ch0 = up.make_channel(SPEC, "N5", "C12", "incoherent", "p")
     ch1 = up.make_channel(SPEC, "N5", "C12", "incoherent", "p", pauli_blocking=True)
@@ -209,9 +210,9 @@ def test_helicity_parts_sum_and_left_handed_dominance_at_high_energy():
 
 def test_xsec_table_structure_and_values():
     E = [0.3, 1.0, 10.0]
-    tab = up.xsec_table(SPEC, ["C12", "H1"], ["coherent", "incoherent"], ["N5"], E)
+    tab = xs.xsec_table(SPEC, ["C12", "H1"], ["coherent", "incoherent"], ["N5"], E)
     assert tab["unit"] == "cm2" and tab["energies_GeV"] == E
     names = [(r["target"], r["regime"]) for r in tab["channels"]]
     assert names == [("C12", "coherent"), ("C12", "incoherent"), ("H1", "incoherent")]
     coh = tab["channels"][0]["sigma_cm2"]
-    np.testing.assert_allclose(coh, up.sigma_total(np.array(E), SPEC, "N5", "C12", "coherent"), rtol=1e-12)
+    np.testing.assert_allclose(coh, xs.sigma_total(np.array(E), SPEC, "N5", "C12", "coherent"), rtol=1e-12)

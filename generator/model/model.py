@@ -19,7 +19,7 @@ from generator.model.parameters import ModelParameters
 from generator.model.spectrum import Spectrum
 from generator.model.vertices import CONVENTIONS
 
-__all__ = ["DecayChannel", "Model"]
+__all__ = ["DecayChannel", "Model", "as_model"]
 
 
 class Model:
@@ -103,3 +103,19 @@ class Model:
         if name == "phi'":
             return self.params.m_phiprime
         return self.spectrum.mass(name)
+
+
+def as_model(obj) -> Model:
+    """The Model of ``obj``: a Model (returned as is), ModelParameters (new Model, the parameters' vertex
+    convention) or Spectrum (Model of its parameters, reusing that spectrum). The one adapter for every
+    function that accepts "a model"; any other type raises TypeError naming it."""
+    if isinstance(obj, Model):
+        return obj
+    if isinstance(obj, ModelParameters):
+        return Model(obj)
+    if isinstance(obj, Spectrum):
+        model = Model(obj.params)
+        model.__dict__["spectrum"] = obj  # fills the cached_property: the spectrum is not diagonalised twice
+        return model
+    msg = f"model = {type(obj).__name__}: must be a Model, ModelParameters or Spectrum (generator.model)"
+    raise TypeError(msg)

@@ -55,21 +55,15 @@ threshold E_nu > m + m^2 / 2M.
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 
 import numpy as np
-from particle import Particle
-from particle.particle import ParticleNotFound
 
 from generator import constants as const
-from generator.errors import DataFileError, KinematicallyClosedError, PhysicsError, UnknownNameError
+from generator.errors import KinematicallyClosedError, PhysicsError, UnknownNameError
 from generator.kernels import kernel
 from generator.model import couplings as cpl
-from generator.model.parameters import ModelParameters
-from generator.model.spectrum import Spectrum
+from generator.model.model import as_model
 from generator.model.widths import vector_vertex
 from generator.physics.form_factors import (
     axial_scalar,
@@ -78,6 +72,7 @@ from generator.physics.form_factors import (
     nucleon_em_scalar,
     pauli_blocking_scalar,
 )
+from generator.targets import Target, target
 
 REGIMES = ("coherent", "incoherent")
 NUCLEONS = ("p", "n")
@@ -90,68 +85,10 @@ NEUTRINOS = {
 F_N_HIGGS = 0.30
 #: Upper Q^2 (GeV^2) used to integrate the coherent regime: the Helm Gaussian factor gives F^2 < 1e-12 above it.
 COHERENT_Q2_CAP = 2.0
-#: Gauss-Legendre nodes for the Q^2 integral (in log Q^2) of sigma_total.
+#: Gauss-Legendre nodes for the Q^2 integral (in log Q^2) of UpscatteringChannel.sigma.
 N_GAUSS = 96
 #: Lower Q^2 cut (relative to Q2max) used when Q2min = 0 (massless N): the integrand is finite there.
 Q2_FLOOR_REL = 1e-12
-
-
-# ===================================================================================== targets
-
-
-@dataclass(frozen=True)
-class Target:
-    """A scattering target: nucleus (or free proton "H1"). Mass in GeV, Fermi momentum k_F in GeV."""
-
-    name: str
-    Z: int
-    A: int
-    pdg: int
-    mass: float
-    k_F: float
-    note: str = ""
-
-    @property
-    def N(self) -> int:
-        """Neutron number A - Z."""
-        return self.A - self.Z
-
-    @property
-    def is_free_nucleon(self) -> bool:
-        """True for a single nucleon (H1): no coherent regime, no Pauli blocking."""
-        return self.A == 1
-
-
-@cache
-def load_targets() -> dict[str, Target]:
-    """All targets of generator/data/targets.toml by name (masses from `particle`, GeV)."""
-    path = resources.files("generator") / "data" / "targets.toml"
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataFileError(f"cannot read target table {path}: {exc}") from None
-    out = {}
-    for name, t in data.items():
-        try:
-            Z, A, pdg, kF = int(t["Z"]), int(t["A"]), int(t["pdg"]), float(t["k_F_GeV"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise DataFileError(f"{path} [{name}]: needs integer Z, A, pdg and number k_F_GeV ({exc})") from None
-        try:
-            mass = Particle.from_pdgid(pdg).mass * const.MEV
-        except ParticleNotFound:
-            if "mass_GeV" not in t:
-                raise DataFileError(f"{path} [{name}]: `particle` does not know pdg {pdg}; give mass_GeV") from None
-            mass = float(t["mass_GeV"])
-        out[name] = Target(name, Z, A, pdg, mass, kF, str(t.get("note", "")))
-    return out
-
-
-def target(name: str) -> Target:
-    """Target by name ("H1", "C12", "O16", "Ar40", "Fe56"); unknown names raise UnknownNameError."""
-    table = load_targets()
-    if name not in table:
-        raise UnknownNameError("target", name, table)
-    return table[name]
 
 
 # ===================================================================================== kinematics
@@ -470,30 +407,18 @@ class UpscatteringChannel:
         return out
 
 
-def _spectrum(model) -> Spectrum:
-    """Spectrum of a ModelParameters, a Spectrum, or any object with a ``spectrum`` attribute (model.Model)."""
-    if isinstance(model, Spectrum):
-        return model
-    if isinstance(model, ModelParameters):
-        return Spectrum(model)
-    spec = getattr(model, "spectrum", None)
-    if isinstance(spec, Spectrum):
-        return spec
-    raise TypeError(f"model must be ModelParameters, Spectrum or Model, got {type(model).__name__}")
-
-
 def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: str | None = None,
                  neutrino: str = "nu_mu", pauli_blocking: bool = False, m_N: float | None = None,
                  ) -> UpscatteringChannel:
     """Build the couplings of one upscattering channel.
 
-    model: ModelParameters, Spectrum or model.Model. final_hnl: "N4".."N8". target_name: see targets.toml.
+    model: Model, ModelParameters or Spectrum (generator.model.model.as_model). final_hnl: "N4".."N8". target_name: see targets.toml.
     regime: "coherent" or "incoherent"; nucleon: "p" or "n" for incoherent (H1: "p" only).
     neutrino: "nu_mu", "nu_e", ..., "nu_mu_bar". pauli_blocking: Fermi-gas factor for bound nucleons.
     m_N: override of the HNL mass in GeV (for scans); default the spectrum mass.
     """
-    spec = _spectrum(model)
-    p = spec.params
+    mod = as_model(model)
+    spec, p = mod.spectrum, mod.params
     if regime not in REGIMES:
         raise UnknownNameError("regime", regime, REGIMES)
     if neutrino not in NEUTRINOS:
@@ -518,7 +443,7 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     weights = [np.conj(u_row[i]) if eta > 0 else u_row[i] for i in light]
     side = 0 if eta > 0 else 1  # P_L coefficient for neutrinos, P_R for antineutrinos
 
-    convention = getattr(model, "convention", p.vertex_convention)
+    convention = mod.convention
 
     def lepton(g: float, X: np.ndarray) -> complex:
         # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention (generator.model.widths.vector_vertex)
@@ -560,84 +485,7 @@ def nucleus_channels(model, final_hnl: str, target_name: str, regime: str, neutr
     return [make_channel(model, final_hnl, target_name, regime, nuc, neutrino, pauli_blocking, m_N) for nuc in nucs]
 
 
-# ===================================================================================== public API
-
-
-def dsigma_dQ2(E_nu, Q2, model, final_hnl: str, target_name: str, regime: str, nucleon: str | None = None,
-               helicity: int | None = None, neutrino: str = "nu_mu", pauli_blocking: bool = False,
-               m_N: float | None = None) -> np.ndarray:
-    """d sigma / d Q^2 (cm^2/GeV^2) of nu + target -> N + target for one struck object.
-
-    E_nu: GeV (array); Q2: GeV^2 (array, broadcast with E_nu); model: ModelParameters or Spectrum;
-    final_hnl: "N5" etc.; target_name: "C12", "Ar40", "Fe56", "H1", ...; regime: "coherent" (per nucleus)
-    or "incoherent" with nucleon "p"/"n" (per nucleon); helicity: None (sum), -1, +1 (lab helicity of N);
-    m_N: optional HNL mass override (GeV). Zero outside the Q^2 limits; KinematicallyClosedError below threshold.
-    """
-    ch = make_channel(model, final_hnl, target_name, regime, nucleon, neutrino, pauli_blocking, m_N)
-    return ch.dsigma_dQ2(E_nu, Q2, helicity)
-
-
-def sigma_total(E_nu, model, final_hnl: str, target_name: str, regime: str, nucleon: str | None = None,
-                helicity: int | None = None, neutrino: str = "nu_mu", pauli_blocking: bool = False,
-                m_N: float | None = None, below_threshold: str = "raise") -> np.ndarray:
-    """Total cross section (cm^2) at E_nu (GeV, array).
-
-    coherent: per nucleus. incoherent with nucleon "p"/"n": per nucleon; with nucleon None: per nucleus,
-    Z sigma_p + N sigma_n (sigma_p for H1). below_threshold: "raise" (KinematicallyClosedError naming the
-    energy) or "zero".
-    """
-    if regime == "incoherent" and nucleon is None:
-        chans = nucleus_channels(model, final_hnl, target_name, regime, neutrino, pauli_blocking, m_N)
-    else:
-        chans = [make_channel(model, final_hnl, target_name, regime, nucleon, neutrino, pauli_blocking, m_N)]
-    mult = (lambda c: c.scatterers_per_nucleus) if (regime == "incoherent" and nucleon is None) else (lambda c: 1)
-    return sum(mult(c) * c.sigma(E_nu, helicity, below_threshold) for c in chans)
-
-
-def xsec_table(model, targets, regimes, final_hnls, energies, neutrino: str = "nu_mu",
-               pauli_blocking: bool = False) -> dict:
-    """sigma(E) in cm^2 per channel, for `dsgen xsec CARD --json`.
-
-    model: ModelParameters or Spectrum; targets: names; regimes: "coherent"/"incoherent"; final_hnls:
-    names; energies: E_nu grid in GeV. Coherent cross sections are per nucleus; incoherent ones per nucleus
-    (Z sigma_p + N sigma_n) with the p and n parts also listed. Energies below a channel's threshold give 0;
-    if a channel is closed on the whole grid a KinematicallyClosedError names its threshold and the grid.
-    Returns {"unit": "cm2", "energies_GeV": [...], "neutrino": ..., "channels": [{...}, ...]}.
-    """
-    spec = _spectrum(model)
-    e = np.asarray(energies, dtype=float)
-    if e.ndim != 1 or e.size == 0 or not np.all(np.isfinite(e)) or np.any(e <= 0):
-        raise PhysicsError(f"energies = {e.tolist()}: need a non-empty 1-d grid of finite energies > 0 GeV")
-    rows = []
-    for hnl in final_hnls:
-        for tname in targets:
-            for regime in regimes:
-                if regime == "coherent" and target(tname).is_free_nucleon:
-                    continue
-                chans = nucleus_channels(spec, hnl, tname, regime, neutrino, pauli_blocking)
-                thr = min(c.threshold for c in chans)
-                if not np.any(e > thr):
-                    msg = (f"{neutrino} {tname} {regime} -> {hnl}: every energy of the grid "
-                           f"[{e.min():.4g}, {e.max():.4g}] GeV is below the threshold {thr:.6g} GeV")
-                    raise KinematicallyClosedError(msg)
-                parts = {}
-                total = np.zeros_like(e)
-                for c in chans:
-                    s = c.sigma(e, below_threshold="zero")
-                    total += c.scatterers_per_nucleus * s
-                    if c.nucleon is not None:
-                        parts[c.nucleon] = s.tolist()
-                row = {"final_hnl": hnl, "target": tname, "regime": regime, "m_N_GeV": chans[0].m_N,
-                       "threshold_GeV": thr, "sigma_cm2": total.tolist(),
-                       "per": "nucleus"}
-                if parts:
-                    row["sigma_per_nucleon_cm2"] = parts
-                rows.append(row)
-    return {"unit": "cm2", "energies_GeV": e.tolist(), "neutrino": neutrino, "model": spec.params.name,
-            "pauli_blocking": bool(pauli_blocking), "channels": rows}
-
-
 __all__ = [
-    "REGIMES", "Target", "UpscatteringChannel", "dsigma_dQ2", "load_targets", "make_channel", "nucleus_channels",
-    "q2_limits", "sigma_total", "target", "threshold_energy", "xsec_table",
+    "REGIMES", "Target", "UpscatteringChannel", "make_channel", "nucleus_channels", "q2_limits", "target",
+    "threshold_energy",
 ]

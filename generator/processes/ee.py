@@ -1,4 +1,4 @@
-"""e+e- collider production of the dark sector (issue 5): engine processes, collider data, Eq. (5) counts.
+"""e+e- collider production of the dark sector: the engine processes and their couplings.
 
 Processes (engine contract of generator/engine.py; x in [0,1]^dim, events first):
 
@@ -18,7 +18,8 @@ Z'. Four-momenta are in the lab frame of the (possibly asymmetric) collider: e- 
 Weights: expected events for the integrated luminosity (weight_unit "events"), or cross sections in cm^2 when no
 luminosity is given (weight_unit "cm2").
 
-Collider data: generator/data/colliders/<name>.toml (BaBar, Belle II), see :func:`load_collider`.
+Collider definitions: generator.colliders; the card -> channels entry of the four e+e- productions:
+generator.processes.ee_channels; the paper's Eq. (5) count: generator.analysis.babar_eq5.
 Units: GeV, cm, cm^2; luminosities in fb^-1 at the interface (converted with constants.INV_FB_CM2).
 """
 
@@ -27,40 +28,26 @@ from __future__ import annotations
 import math
 import numbers
 import re
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from generator import constants as const
-from generator.errors import CardError, DataFileError, KinematicallyClosedError, PhysicsError, UnknownNameError
+from generator.colliders import beam_momenta, minkowski_square
+from generator.errors import CardError, KinematicallyClosedError, PhysicsError, UnknownNameError
 from generator.kernels.lorentz import boost_to_lab
 from generator.kernels.phase_space import two_body_rest
 from generator.model import couplings, widths
-from generator.model.model import Model
+from generator.model.model import Model, as_model
 from generator.model.parameters import ModelParameters
 from generator.model.spectrum import Spectrum
 from generator.physics import ee as eephys
 from generator.physics import meson as mes
 from generator.record import STATUS_BEAM, STATUS_FINAL, EventBlock
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "colliders"
 PDG_GAMMA = 22
 
 
 # ------------------------------------------------------------------------------------------ model access
-def resolve_model(model) -> Model:
-    """A generator.model.model.Model from a Model, ModelParameters or Spectrum (default "majorana" convention)."""
-    if isinstance(model, Model):
-        return model
-    if isinstance(model, ModelParameters):
-        return Model(model)
-    if isinstance(model, Spectrum):
-        return Model(model.params)
-    raise TypeError(f"model must be a Model, ModelParameters or Spectrum; got {type(model).__name__}")
-
-
 def identical_factor(model: Model, i: int, j: int) -> bool:
     """Whether the 1/2 of an identical Majorana pair applies: i == j in the "majorana" convention (the "paper"
     convention of generator.model.widths omits it)."""
@@ -128,123 +115,6 @@ def electron_couplings(params: ModelParameters) -> tuple[float, float]:
     return couplings.zprime_fermion_couplings(params, "e")
 
 
-# ------------------------------------------------------------------------------------------ collider data
-@dataclass(frozen=True)
-class ColliderRun:
-    """One running point of a collider. Energies in GeV, luminosity in fb^-1, sigma_resonance in nb."""
-
-    label: str
-    sqrt_s: float
-    E_electron: float
-    E_positron: float
-    luminosity_fb: float | None
-    resonance: str | None
-    sigma_resonance_nb: float | None
-    monophoton: bool
-
-    def beams(self) -> tuple[np.ndarray, np.ndarray]:
-        """Lab four-momenta (GeV) of e- (along +z) and e+ (along -z)."""
-        return beam_momenta(self.E_electron, self.E_positron)
-
-
-@dataclass(frozen=True)
-class Collider:
-    """An e+e- collider: running points and the generator-level ISR photon window (CM cos theta)."""
-
-    name: str
-    runs: tuple[ColliderRun, ...]
-    isr_cos_theta_cm: tuple[float, float]
-    path: str
-
-    def run(self, sqrt_s: float, tol: float = 0.02) -> ColliderRun:
-        """The running point with |sqrt_s - sqrt_s_run| < tol (GeV); CardError listing the allowed ones."""
-        for r in self.runs:
-            if abs(r.sqrt_s - sqrt_s) < tol:
-                return r
-        allowed = ", ".join(f"{r.sqrt_s:g}" for r in self.runs)
-        raise CardError("experiment.sqrt_s_GeV", f"= {sqrt_s} GeV is not a running point of {self.name}; allowed: {allowed} GeV")
-
-
-def beam_momenta(E_electron: float, E_positron: float) -> tuple[np.ndarray, np.ndarray]:
-    """Lab four-momenta (GeV) of an e- of energy E_electron along +z and an e+ of energy E_positron along -z."""
-    for key, E in (("E_electron_GeV", E_electron), ("E_positron_GeV", E_positron)):
-        if not (math.isfinite(E) and E > const.M_E):
-            raise CardError(f"experiment.{key}", f"= {E}: beam energy must be a number > m_e = {const.M_E} GeV")
-    pm = math.sqrt(E_electron**2 - const.M_E**2)
-    pp = math.sqrt(E_positron**2 - const.M_E**2)
-    return np.array([E_electron, 0.0, 0.0, pm]), np.array([E_positron, 0.0, 0.0, -pp])
-
-
-def _get(table: dict, key: str, path: str, where: str, types, required: bool = True):
-    if key not in table:
-        if required:
-            raise DataFileError(f"{path}: {where} is missing the key `{key}`")
-        return None
-    val = table[key]
-    if isinstance(val, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
-        raise DataFileError(f"{path}: {where}.{key} = {val!r} has the wrong type")
-    if not isinstance(val, types):
-        raise DataFileError(f"{path}: {where}.{key} = {val!r} has the wrong type")
-    return val
-
-
-def load_collider(name_or_path: str) -> Collider:
-    """Collider data from generator/data/colliders/<name>.toml ("babar", "belle2") or from a TOML path.
-
-    Every run needs label, sqrt_s_GeV, E_electron_GeV, E_positron_GeV (checked against sqrt_s to 0.1%) and may give
-    luminosity_fb, resonance, sigma_resonance_nb, monophoton. DataFileError names the file and key when malformed.
-    """
-    p = Path(name_or_path)
-    if p.suffix != ".toml":
-        p = DATA_DIR / f"{name_or_path.lower()}.toml"
-        if not p.exists():
-            known = sorted(f.stem for f in DATA_DIR.glob("*.toml"))
-            raise UnknownNameError("collider", name_or_path, known)
-    path = str(p)
-    try:
-        data = tomllib.loads(p.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataFileError(f"{path}: cannot read collider file ({exc})") from exc
-    name = _get(data, "name", path, "top level", str)
-    raw_runs = _get(data, "runs", path, "top level", list)
-    isr = _get(data, "isr_cos_theta_cm", path, "top level", list)
-    if len(isr) != 2 or not -1 < isr[0] < isr[1] < 1:
-        raise DataFileError(f"{path}: isr_cos_theta_cm = {isr}: need [lo, hi] with -1 < lo < hi < 1")
-    runs = []
-    for k, r in enumerate(raw_runs):
-        where = f"runs[{k}]"
-        num = (int, float)
-        run = ColliderRun(
-            label=_get(r, "label", path, where, str),
-            sqrt_s=float(_get(r, "sqrt_s_GeV", path, where, num)),
-            E_electron=float(_get(r, "E_electron_GeV", path, where, num)),
-            E_positron=float(_get(r, "E_positron_GeV", path, where, num)),
-            luminosity_fb=_opt_float(_get(r, "luminosity_fb", path, where, num, required=False)),
-            resonance=_get(r, "resonance", path, where, str, required=False),
-            sigma_resonance_nb=_opt_float(_get(r, "sigma_resonance_nb", path, where, num, required=False)),
-            monophoton=bool(_get(r, "monophoton", path, where, bool, required=False) or False),
-        )
-        pe, pp = run.beams()
-        rs = math.sqrt(max(_minkowski_square(pe + pp), 0.0))
-        if abs(rs - run.sqrt_s) > 1e-3 * run.sqrt_s:
-            raise DataFileError(f"{path}: {where}: beams give sqrt(s) = {rs:.5g} GeV but sqrt_s_GeV = {run.sqrt_s}")
-        if run.resonance is not None:
-            mes.vector_meson(run.resonance)
-            if run.sigma_resonance_nb is None:
-                raise DataFileError(f"{path}: {where} names resonance {run.resonance} but no sigma_resonance_nb")
-        runs.append(run)
-    return Collider(name=name, runs=tuple(runs), isr_cos_theta_cm=(float(isr[0]), float(isr[1])), path=path)
-
-
-def _opt_float(v):
-    return None if v is None else float(v)
-
-
-def _minkowski_square(p: np.ndarray) -> float:
-    """p.p (GeV^2) of one four-vector (+,-,-,-)."""
-    return float(p[0] ** 2 - p[1] ** 2 - p[2] ** 2 - p[3] ** 2)
-
-
 # ------------------------------------------------------------------------------------------ process base
 class _EEProcess:
     """Common set-up: beams and lab boost, exposure (luminosity) and event-record helpers."""
@@ -252,7 +122,7 @@ class _EEProcess:
     dim = 1
 
     def __init__(self, model, sqrt_s: float, lumi_fb: float | None, beams: tuple[float, float] | None):
-        self.model = resolve_model(model)
+        self.model = as_model(model)
         self.params, self.spectrum = self.model.params, self.model.spectrum
         if not (isinstance(sqrt_s, numbers.Real) and math.isfinite(sqrt_s) and sqrt_s > 0):
             raise CardError("experiment.sqrt_s_GeV", f"= {sqrt_s!r}: must be a number > 0 (GeV)")
@@ -260,7 +130,7 @@ class _EEProcess:
             E = 0.5 * sqrt_s
             beams = (E, E)
         pe, pp = beam_momenta(*beams)
-        rs_beams = math.sqrt(_minkowski_square(pe + pp))
+        rs_beams = math.sqrt(minkowski_square(pe + pp))
         if abs(rs_beams - sqrt_s) > 1e-3 * sqrt_s:
             msg = f"= {sqrt_s} GeV disagrees with the beams {beams} GeV (sqrt(s) = {rs_beams:.5g} GeV); allowed: within 0.1%"
             raise CardError("experiment.sqrt_s_GeV", msg)
@@ -524,145 +394,3 @@ class ISRProcess(_EEProcess):
         return self._block(prod, [PDG_GAMMA, const.PDG_ZPRIME], weight, info, ["gamma", "Zprime"])
 
 
-# ------------------------------------------------------------------------------------------ Eq. (5) and channels
-def pseudo_monophoton_candidates(model, collider: str = "babar", pair=("N4", "N5")) -> dict:
-    """Expected e+e- -> N_4 N_5 pairs at the monophoton running points of a collider (Eq. 5 before P and eps_B).
-
-    Channels per running point (App. B f): the s-channel Z'* (EEPairProcess) and, where the collider file names a
-    resonance, e+e- -> Upsilon(nS) -> N_4 N_5 (UpsilonProcess). Returns {"runs": [{label, sqrt_s, luminosity_fb,
-    pair, upsilon}], "pair": sum, "upsilon": sum, "total": sum} in events. DataFileError when a monophoton point has
-    no luminosity.
-    """
-    col = load_collider(collider)
-    i, j = parse_pair(pair)
-    rows, tot_pair, tot_ups = [], 0.0, 0.0
-    for run in col.runs:
-        if not run.monophoton:
-            continue
-        if run.luminosity_fb is None:
-            raise DataFileError(f"{col.path}: run {run.label!r} (sqrt_s = {run.sqrt_s} GeV) has no luminosity_fb")
-        beams = (run.E_electron, run.E_positron)
-        n_pair = EEPairProcess(model, run.sqrt_s, run.luminosity_fb, i, j, beams=beams).rate()
-        n_ups = 0.0
-        if run.resonance is not None:
-            n_ups = UpsilonProcess(model, run.sqrt_s, run.luminosity_fb, i, j, run.sigma_resonance_nb, run.resonance,
-                                   beams=beams).rate()
-        rows.append({"label": run.label, "sqrt_s": run.sqrt_s, "luminosity_fb": run.luminosity_fb,
-                     "pair": n_pair, "upsilon": n_ups})
-        tot_pair += n_pair
-        tot_ups += n_ups
-    return {"runs": rows, "pair": tot_pair, "upsilon": tot_ups, "total": tot_pair + tot_ups}
-
-
-def build_channels(model, production: str, collider: str = "babar", final_hnl=None, sqrt_s=None,
-                   luminosity_fb=None, isr_cos_theta_cm=None) -> list:
-    """Engine processes wrapped as generator.channel.ChannelSpec for the e+e- productions of a steering card.
-
-    The ChannelSpec ``target`` field carries the running-point label ("Y2S", ...) so that channel names are unique
-    across energies ("ee_pair:Y2S:N4N5").
-
-    production : "ee_pair", "upsilon", "higgsstrahlung" or "isr"; collider : file name or path;
-    final_hnl : pairs like ["N4N5"] (ee_pair, upsilon); a single name ("N5") selects every open pair containing it;
-        default: all heavy pairs open at each energy;
-    sqrt_s : list of GeV values (default: every running point; only resonance points for "upsilon");
-    luminosity_fb : list (same length) overriding the file. Missing luminosity -> DataFileError.
-    """
-    from generator.channel import ChannelSpec
-
-    allowed = ("ee_pair", "upsilon", "higgsstrahlung", "isr")
-    if production not in allowed:
-        raise UnknownNameError("e+e- production", production, allowed)
-    col = load_collider(collider)
-    runs = list(col.runs) if sqrt_s is None else [col.run(float(v)) for v in sqrt_s]
-    if production == "upsilon":
-        runs = [r for r in runs if r.resonance is not None]
-    if luminosity_fb is not None:
-        if len(luminosity_fb) != len(runs):
-            raise CardError("experiment.luminosity_fb", f"{luminosity_fb} must have one entry per sqrt_s ({len(runs)})")
-        lumis = [float(v) for v in luminosity_fb]
-    else:
-        lumis = [r.luminosity_fb for r in runs]
-    spectrum = resolve_model(model).spectrum
-    out = []
-    for run, lumi in zip(runs, lumis, strict=True):
-        if lumi is None:
-            raise DataFileError(f"{col.path}: run {run.label!r} has no luminosity_fb; give experiment.luminosity_fb")
-        beams = (run.E_electron, run.E_positron)
-        extra = {"sqrt_s_GeV": run.sqrt_s, "luminosity_fb": lumi, "collider": col.name, "run": run.label}
-        exposure = lumi * const.INV_FB_CM2
-        if production in ("ee_pair", "upsilon"):
-            pairs = _select_pairs(spectrum, run.sqrt_s, final_hnl)
-            for a, b in pairs:
-                if production == "ee_pair":
-                    proc = EEPairProcess(model, run.sqrt_s, lumi, a, b, beams=beams)
-                else:
-                    proc = UpsilonProcess(model, run.sqrt_s, lumi, a, b, run.sigma_resonance_nb, run.resonance, beams=beams)
-                out.append(ChannelSpec(proc, production, a + b, target=run.label, exposure=exposure, extra=dict(extra)))
-        elif production == "higgsstrahlung":
-            proc = HiggsstrahlungProcess(model, run.sqrt_s, lumi, beams=beams)
-            out.append(ChannelSpec(proc, production, "Zprime+phiprime", target=run.label, exposure=exposure,
-                                   extra=dict(extra)))
-        else:
-            window = tuple(isr_cos_theta_cm) if isr_cos_theta_cm is not None else col.isr_cos_theta_cm
-            proc = ISRProcess(model, run.sqrt_s, lumi, window, beams=beams)
-            out.append(ChannelSpec(proc, production, "Zprime", target=run.label, exposure=exposure,
-                                   extra={**extra, "isr_cos_theta_cm": list(window)}))
-    return out
-
-
-def _select_pairs(spectrum: Spectrum, sqrt_s: float, final_hnl) -> list[tuple[str, str]]:
-    """Pairs for ee_pair/upsilon: explicit pairs ("N4N5"), single names (every open pair containing it), or all."""
-    if not final_hnl:
-        return _open_pairs(spectrum, sqrt_s)
-    out: list[tuple[str, str]] = []
-    for item in final_hnl:
-        if isinstance(item, str) and re.fullmatch(r"\s*N\d+\s*", item):
-            hnl_index(spectrum, item.strip())
-            chosen = [p for p in _open_pairs(spectrum, sqrt_s) if item.strip() in p]
-        else:
-            chosen = [parse_pair(item)]
-        for pair in chosen:
-            if pair not in out:
-                out.append(pair)
-    return out
-
-
-def _open_pairs(spectrum: Spectrum, sqrt_s: float) -> list[tuple[str, str]]:
-    """All heavy pairs (i <= j) with V_ij != 0 and m_i + m_j < sqrt_s (GeV)."""
-    names = spectrum.heavy_names
-    out = []
-    for a_k, a in enumerate(names):
-        for b in names[a_k:]:
-            ia, ib = spectrum.index(a), spectrum.index(b)
-            if spectrum.masses[ia] + spectrum.masses[ib] < sqrt_s and abs(spectrum.V[ia, ib]) > 1e-12:
-                out.append((a, b))
-    return out
-
-
-#: e+e- productions handled here (generator.card.PRODUCTIONS entries).
-EE_PRODUCTIONS = ("ee_pair", "upsilon", "higgsstrahlung", "isr")
-_COLLIDER_ALIASES = {"babar": "babar", "pepii": "babar", "belle2": "belle2", "belleii": "belle2", "superkekb": "belle2"}
-
-
-def collider_file_name(name: str) -> str:
-    """Collider data-file stem for an experiment name ("BaBar" -> "babar", "Belle II" -> "belle2")."""
-    key = re.sub(r"[\s_\-]", "", name.lower())
-    if key not in _COLLIDER_ALIASES:
-        raise UnknownNameError("e+e- collider (experiment.name)", name, ["babar", "belle2"])
-    return _COLLIDER_ALIASES[key]
-
-
-def channels_from_card(card, model) -> list:
-    """ChannelSpecs of the card's e+e- productions: [experiment] name (collider), sqrt_s_GeV and luminosity_fb
-    (optional overrides of the collider file), [process] final_hnl (pairs "N4N5" or single names)."""
-    prods = [p for p in card.process.productions if p in EE_PRODUCTIONS]
-    if not prods:
-        return []
-    exp = card.experiment
-    if exp is None:
-        raise CardError("experiment.name", "missing: e+e- productions need a collider; allowed: 'babar', 'belle2'")
-    collider = collider_file_name(exp.name)
-    out = []
-    for prod in prods:
-        out.extend(build_channels(model, prod, collider, card.process.final_hnl, exp.sqrt_s_GeV, exp.luminosity_fb))
-    return out

@@ -1,6 +1,7 @@
-"""HNLs from charged-meson decays in flight (issue 6): K+ -> l+ N_j (and pi+ -> l+ N_j) at a kaon beam line.
+"""HNLs from charged-meson decays in flight: K+ -> l+ N_j (and pi+ -> l+ N_j) at a kaon beam line.
 
-Set-up (NA62 by default, generator/data/experiments/na62.toml): a K+ beam along +z from the target at z = 0 with
+Set-up (NA62 by default: generator/data/experiments/na62.toml, read by generator.experiments.load_kaon_experiment):
+a K+ beam along +z from the target at z = 0 with
 mean momentum p0 and Gaussian momentum spread sigma_p; kaons that decay inside the fiducial decay volume
 z_min < z < z_max. The decay position of a kaon of momentum p follows the exponential law with decay length
 L = (p / m_K) c tau_K, truncated to the decay volume (inverse-CDF sampling). The momentum distribution of the decaying
@@ -20,85 +21,23 @@ c t = z E_K / p_K (kaon produced at the target at t = 0). Units: GeV, cm.
 from __future__ import annotations
 
 import math
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.special import ndtri
 
 from generator import constants as const
-from generator.errors import CardError, DataFileError, UnknownNameError
+from generator.errors import CardError, UnknownNameError
+from generator.experiments import load_kaon_experiment
 from generator.kernels.lorentz import boost_to_lab, mdot
 from generator.kernels.phase_space import two_body_rest
 from generator.physics import meson as mes
-from generator.processes.ee import hnl_index, resolve_model
+from generator.model.model import as_model
+from generator.processes.ee import hnl_index
 from generator.record import STATUS_BEAM, STATUS_FINAL, EventBlock
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "experiments"
 LEPTON_PLUS_PDG = {"e": -11, "mu": -13}
 #: smallest u in the inverse-CDF maps (keeps ndtri finite; 1e-15 is a 8-sigma tail cut)
 _U_EPS = 1e-15
-
-
-@dataclass(frozen=True)
-class KaonExperiment:
-    """A meson decay-in-flight experiment: beam, decay volume and normalisation. Units: GeV, cm."""
-
-    name: str
-    meson: str
-    n_decays: float
-    acceptance: float
-    p_mean: float
-    p_sigma: float
-    z_min: float
-    z_max: float
-    path: str
-
-
-def _read_toml(p: Path) -> dict:
-    try:
-        return tomllib.loads(p.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataFileError(f"{p}: cannot read experiment file ({exc})") from exc
-
-
-def meson_experiments() -> list[str]:
-    """Stems of the shipped experiment files that describe meson decays in flight (those with a `meson` key);
-    the other files in generator/data/experiments are neutrino-beam experiments (generator/experiments.py)."""
-    return sorted(f.stem for f in DATA_DIR.glob("*.toml") if "meson" in _read_toml(f))
-
-
-def load_kaon_experiment(name_or_path: str) -> KaonExperiment:
-    """Experiment data from generator/data/experiments/<name>.toml ("na62") or a TOML path.
-
-    Keys: name, meson ("K+"/"pi+"), n_decays, acceptance (0, 1], beam_momentum_GeV, beam_momentum_sigma_GeV >= 0,
-    decay_volume_z_m = [z_min, z_max] (metres downstream of the target). DataFileError names file and key.
-    """
-    p = Path(name_or_path)
-    if p.suffix != ".toml":
-        p = DATA_DIR / f"{name_or_path.lower()}.toml"
-        if not p.exists() or "meson" not in _read_toml(p):
-            raise UnknownNameError("meson decay-in-flight experiment", name_or_path, meson_experiments())
-    path = str(p)
-    d = _read_toml(p)
-    need = {"name": str, "meson": str, "n_decays": (int, float), "acceptance": (int, float),
-            "beam_momentum_GeV": (int, float), "beam_momentum_sigma_GeV": (int, float), "decay_volume_z_m": list}
-    for key, tp in need.items():
-        if key not in d:
-            raise DataFileError(f"{path}: missing the key `{key}`")
-        if isinstance(d[key], bool) or not isinstance(d[key], tp):
-            raise DataFileError(f"{path}: `{key}` = {d[key]!r} has the wrong type")
-    zr = d["decay_volume_z_m"]
-    if len(zr) != 2 or not 0 <= zr[0] < zr[1]:
-        raise DataFileError(f"{path}: decay_volume_z_m = {zr}: need [z_min, z_max] with 0 <= z_min < z_max (m)")
-    if not 0 < d["acceptance"] <= 1:
-        raise DataFileError(f"{path}: acceptance = {d['acceptance']}: must be in (0, 1]")
-    if not (d["n_decays"] > 0 and d["beam_momentum_GeV"] > 0 and d["beam_momentum_sigma_GeV"] >= 0):
-        raise DataFileError(f"{path}: n_decays and beam_momentum_GeV must be > 0, beam_momentum_sigma_GeV >= 0")
-    return KaonExperiment(name=d["name"], meson=d["meson"], n_decays=float(d["n_decays"]), acceptance=float(d["acceptance"]),
-                          p_mean=float(d["beam_momentum_GeV"]), p_sigma=float(d["beam_momentum_sigma_GeV"]),
-                          z_min=float(zr[0]) * const.M_TO_CM, z_max=float(zr[1]) * const.M_TO_CM, path=path)
 
 
 def lab_helicity(p_rest: np.ndarray, P_frame: np.ndarray, helicity_rest: np.ndarray, mass: float) -> np.ndarray:
@@ -139,7 +78,7 @@ class KaonDecayProcess:
     def __init__(self, model, hnl: str = "N6", lepton: str = "mu", meson: str = "K+", n_decays: float = 2.14e11,
                  acceptance: float = 1.0, p_mean: float = 75.0, p_sigma: float = 0.75,
                  z_range_cm: tuple[float, float] = (10500.0, 16500.0)):
-        self.model = resolve_model(model)
+        self.model = as_model(model)
         self.params, self.spectrum = self.model.params, self.model.spectrum
         self.hnl = hnl
         self.m_N = float(self.spectrum.masses[hnl_index(self.spectrum, hnl)])

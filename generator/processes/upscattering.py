@@ -24,7 +24,8 @@ from generator import constants as const
 from generator.errors import KinematicallyClosedError, PhysicsError, UnknownNameError
 from generator.experiments import Experiment, sample_uniform
 from generator.flux import Flux
-from generator.physics.upscattering import NEUTRINOS, REGIMES, UpscatteringChannel, make_channel, target
+from generator.physics.upscattering import NEUTRINOS, REGIMES, UpscatteringChannel, make_channel
+from generator.targets import target
 from generator.record import REGIME_IDS, STATUS_BEAM, STATUS_FINAL, EventBlock
 
 #: The channel's upper energy is nudged this much above threshold to stay strictly inside the physical region.
