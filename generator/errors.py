@@ -54,3 +54,8 @@ class FluxFileError(DarkSeesawError):
 
 class DataFileError(DarkSeesawError):
     """A project data file (experiment, detector, run output) is missing or malformed."""
+
+
+class FitError(DarkSeesawError):
+    """A fit cannot be set up or did not converge: no signal in the fitted range, an unusable run
+    directory, or a minimiser failure (message names the run, the quantity and the rule)."""
