@@ -163,12 +163,12 @@ class BaBarFit:
         """Human-readable summary."""
         lines = [
             f"BaBar pseudo-monophoton fit: {self.data_label or self.data_source}",
-            f"  observed {self.observed:.0f} on background {self.background:.4g} "
-            f"(+- {100 * self.bkg_uncertainty:.3g}% normalisation); run prediction {self.signal_prediction:.4g}",
-            f"  best fit: mu = {self.mu:.4g} +- {self.mu_err:.2g}, signal {self.signal_events:.4g} +- "
-            f"{self.signal_events_err:.2g} events, background pull theta = {self.theta:+.3g}",
-            f"  delta chi2 (q0) = {self.delta_chi2:.3f}: significance {self.significance:.2f} sigma, "
-            f"p-value {self.p_value:.3g}",
+            (f"  observed {self.observed:.0f} on background {self.background:.4g} "
+             f"(+- {100 * self.bkg_uncertainty:.3g}% normalisation); run prediction {self.signal_prediction:.4g}"),
+            (f"  best fit: mu = {self.mu:.4g} +- {self.mu_err:.2g}, signal {self.signal_events:.4g} +- "
+             f"{self.signal_events_err:.2g} events, background pull theta = {self.theta:+.3g}"),
+            (f"  delta chi2 (q0) = {self.delta_chi2:.3f}: significance {self.significance:.2f} sigma, "
+             f"p-value {self.p_value:.3g}"),
         ]
         if self.p_x_eps_b is not None:
             lines.append(f"  P_N5^gamma x eps_B = {self.p_x_eps_b:.3g} ({100 * self.p_x_eps_b:.3g}%), "
@@ -258,5 +258,13 @@ def fit_babar(run_dir: str | os.PathLike, data: str | os.PathLike | None = None,
     return fit
 
 
-__all__ = ["BaBarData", "BaBarFit", "DEFAULT_DATA", "PAPER_BKG_UNCERTAINTIES", "fit_babar", "fit_counts",
-           "read_babar_data", "twice_nll"]
+__all__ = [
+    "DEFAULT_DATA",
+    "PAPER_BKG_UNCERTAINTIES",
+    "BaBarData",
+    "BaBarFit",
+    "fit_babar",
+    "fit_counts",
+    "read_babar_data",
+    "twice_nll",
+]

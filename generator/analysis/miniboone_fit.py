@@ -147,12 +147,12 @@ class MiniBooNEFit:
         return "\n".join([
             f"MiniBooNE nu-mode e-like fit ({self.stat} statistics, 11 nu_e + 8 nu_mu bins)",
             f"  best-fit signal strength mu = {self.mu:.4g} +- {self.mu_err:.2g} (MINOS {lo:+.2g} / {hi:+.2g})",
-            f"  chi2 at best fit {self.chi2_min:.2f} / {self.ndof} dof (p = {self.p_value_gof:.3g}); "
-            f"no signal {self.chi2_null:.2f}",
-            f"  delta chi2 = {self.delta_chi2:.2f}: no-signal p-value {self.p_value:.3g} "
-            f"({self.significance:.2f} sigma)",
-            f"  signal 200-1250 MeV: run {self.signal_200_1250MeV:.4g}, best fit {self.bestfit_200_1250MeV:.4g}; "
-            f"release excess {self.release_excess_200_1250MeV:.4g} events",
+            (f"  chi2 at best fit {self.chi2_min:.2f} / {self.ndof} dof (p = {self.p_value_gof:.3g}); "
+             f"no signal {self.chi2_null:.2f}"),
+            (f"  delta chi2 = {self.delta_chi2:.2f}: no-signal p-value {self.p_value:.3g} "
+             f"({self.significance:.2f} sigma)"),
+            (f"  signal 200-1250 MeV: run {self.signal_200_1250MeV:.4g}, best fit {self.bestfit_200_1250MeV:.4g}; "
+             f"release excess {self.release_excess_200_1250MeV:.4g} events"),
         ] + ([f"  plot: {self.plot}"] if self.plot else []))
 
 
@@ -240,8 +240,7 @@ def fig2_plot(fit: MiniBooNEFit, comps: dict[str, np.ndarray], release: dict, pa
     colors = {"N5": "#3182bd", "N6": "#e7298a"}
     parts = []
     for label, h in comps.items():
-        style = {"color": colors.get(label.split()[0], "#66c2a5"), "hatch": "///" if "coherent" == label.split()[-1]
-                 else None}
+        style = {"color": colors.get(label.split()[0], "#66c2a5"), "hatch": "///" if label.split()[-1] == "coherent" else None}
         parts.append((f"{label} (x {fit.mu:.3g})", fit.mu * np.asarray(h), style))
     spec = PlotSpec(
         title=f"MiniBooNE nu-mode e-like: best fit mu = {fit.mu:.3g} +- {fit.mu_err:.2g}, "
@@ -278,5 +277,16 @@ def fit_miniboone(run_dir: str | os.PathLike, data_release: str | os.PathLike | 
     return fit
 
 
-__all__ = ["MiniBooNEFit", "RELEASE_POT", "STAT_METHODS", "chi2", "collapse_matrix", "covariance", "fig2_plot",
-           "fit_miniboone", "fit_signal", "signal_components", "stat_variance"]
+__all__ = [
+    "RELEASE_POT",
+    "STAT_METHODS",
+    "MiniBooNEFit",
+    "chi2",
+    "collapse_matrix",
+    "covariance",
+    "fig2_plot",
+    "fit_miniboone",
+    "fit_signal",
+    "signal_components",
+    "stat_variance",
+]

@@ -56,9 +56,8 @@ def find_detector_output(run_dir: str | os.PathLike, detector: str) -> Path:
         dirs += _candidates(subs[0], detector)
     for d in dirs:
         f = d / SUMMARY_FILE
-        if (d / RECO_FILE).is_file() and f.is_file():
-            if json.loads(f.read_text()).get("detector") == detector:
-                return d
+        if (d / RECO_FILE).is_file() and f.is_file() and json.loads(f.read_text()).get("detector") == detector:
+            return d
     raise FitError(f"run directory {base}: no {RECO_FILE} + {SUMMARY_FILE} of detector {detector!r} in "
                    f"{', '.join(str(d) for d in dirs)} (run the card with a [detector] name = {detector!r} "
                    f"section, or `dsgen detect --detector {detector} {base}`)")
@@ -78,7 +77,8 @@ def read_detector_run(run_dir: str | os.PathLike, detector: str, branches: tuple
         if "reco" not in f:
             raise FitError(f"{d / RECO_FILE}: no TTree `reco`")
         tree = f["reco"]
-        missing = [b for b in want if b not in tree.keys()]
+        names = set(tree.keys())
+        missing = [b for b in want if b not in names]
         if missing:
             raise FitError(f"{d / RECO_FILE}: branches {missing} missing (has {sorted(tree.keys())})")
         arrays = tree.arrays(list(want), library="np")
@@ -87,4 +87,4 @@ def read_detector_run(run_dir: str | os.PathLike, detector: str, branches: tuple
     return DetectorRun(d, detector, cols, summary, run_summary)
 
 
-__all__ = ["DetectorRun", "RECO_FILE", "SUMMARY_FILE", "find_detector_output", "read_detector_run"]
+__all__ = ["RECO_FILE", "SUMMARY_FILE", "DetectorRun", "find_detector_output", "read_detector_run"]
