@@ -211,3 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into `head` etc.
         sys.stderr.close()
         return 0
+
+
+if __name__ == "__main__":  # `python -m generator.cli ...` as well as `python -m generator ...`
+    raise SystemExit(main())
