@@ -7,7 +7,7 @@
     dsgen merge RUN_DIR [RUN_DIR ...] --out DIR
     dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR]
     dsgen fit miniboone RUN_DIR [--data-release DIR] [--stat cnp|pearson|neyman] [--plot PNG] [--json]
-    dsgen fit babar RUN_DIR [--data FILE] [--bkg-uncertainty 0.01] [--json]
+    dsgen fit babar RUN_DIR [--data FILE] [--bkg-uncertainty 0.01] [--plot PNG] [--json]
 
 Every command is a thin wrapper around a function that can be called from Python with the same result
 (generator.report.spectrum_report, generator.xsec.xsec_report, generator.run.run_card, ...).
@@ -118,7 +118,7 @@ def _cmd_fit(args) -> int:
     else:
         from generator.analysis.babar_fit import fit_babar
 
-        fit = fit_babar(args.run_dir, data=args.data, bkg_uncertainty=args.bkg_uncertainty)
+        fit = fit_babar(args.run_dir, data=args.data, bkg_uncertainty=args.bkg_uncertainty, plot=args.plot)
     print(json.dumps(fit.to_dict(), indent=2) if args.json else fit.format())
     return 0
 
@@ -196,6 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
     fb.add_argument("--data", help="binned data file (TOML or text; default: the paper's one-bin totals)")
     fb.add_argument("--bkg-uncertainty", type=float, default=0.01,
                     help="background normalisation uncertainty, fraction (paper: 0.01 or 0.05)")
+    fb.add_argument("--plot", help="PNG of the Fig. 1 analogue (\"auto\": RUN_DIR/.../fit_babar.png; default: none)")
     fb.add_argument("--json", action="store_true", help="print the results as JSON")
     fb.set_defaults(func=_cmd_fit)
     return p

@@ -148,3 +148,6 @@ def test_run_directory_library_and_cli(tmp_path, capsys):
     assert out["significance"] == pytest.approx(fit.significance, rel=1e-12)
     assert out["p_x_eps_b"] == pytest.approx(fit.p_x_eps_b, rel=1e-12)
     assert main(["fit", "babar", str(tmp_path / "nothing")]) == 2
+    plotted = bf.fit_babar(run, plot="auto")
+    assert Path(plotted.plot) == run / "fit_babar.png"
+    assert Path(plotted.plot).stat().st_size > 10_000

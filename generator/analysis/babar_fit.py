@@ -153,6 +153,7 @@ class BaBarFit:
     p_x_eps_b: float | None = None
     pseudo_photons_before_cuts: float | None = None
     run_dir: str | None = None
+    plot: str | None = None
     edges_GeV2: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict:
@@ -173,6 +174,8 @@ class BaBarFit:
         if self.p_x_eps_b is not None:
             lines.append(f"  P_N5^gamma x eps_B = {self.p_x_eps_b:.3g} ({100 * self.p_x_eps_b:.3g}%), "
                          f"{self.pseudo_photons_before_cuts:.4g} pseudo-monophotons before selection cuts")
+        if self.plot:
+            lines.append(f"  plot: {self.plot}")
         return "\n".join(lines)
 
 
@@ -236,11 +239,28 @@ def _pseudo_photon_fraction(cutflow: dict[str, float]) -> tuple[float, float] | 
     return None
 
 
+def fig1_plot(fit: BaBarFit, signal: np.ndarray, data: BaBarData, path: str | os.PathLike) -> Path:
+    """Paper Fig. 1 analogue: background (scaled by the fitted 1 + theta) and best-fit signal
+    (mu x ``signal``) stacked per M_miss^2 bin (GeV^2), with the data (sqrt(n) errors). Writes PNG ``path``."""
+    from detectors.framework import PlotSpec
+    from detectors.output import write_png
+
+    spec = PlotSpec(
+        title=f"BaBar monophotons: best fit {fit.signal_events:.3g} signal events, {fit.significance:.2f} sigma",
+        xlabel=r"$M_{miss}^2$ [GeV$^2$]", ylabel="events / bin", edges=data.edges,
+        components=[(f"signal (mu = {fit.mu:.3g})", fit.mu * np.asarray(signal), {"color": "#3182bd"})],
+        background=[(f"background (x {1 + fit.theta:.3f})", (1.0 + fit.theta) * data.background)],
+        data=(data.label or "data", data.observed, np.sqrt(data.observed)),
+        note=f"background normalisation uncertainty {100 * fit.bkg_uncertainty:.3g}%")
+    return write_png(Path(path), spec)
+
+
 def fit_babar(run_dir: str | os.PathLike, data: str | os.PathLike | None = None,
-              bkg_uncertainty: float = 0.01) -> BaBarFit:
+              bkg_uncertainty: float = 0.01, plot: str | os.PathLike | None = None) -> BaBarFit:
     """Fit the BaBar detector-level M_miss^2 signal of run ``run_dir`` to the binned data ``data``
     (file, module docstring; None: the paper's one-bin totals) with a background normalisation
-    uncertainty ``bkg_uncertainty`` (fraction; the paper uses 0.01 and 0.05)."""
+    uncertainty ``bkg_uncertainty`` (fraction; the paper uses 0.01 and 0.05). ``plot``: PNG path of the
+    Fig. 1 analogue, "auto" for ``<detector dir>/fit_babar.png``, None (default) for no plot."""
     from generator.analysis.rundir import read_detector_run
 
     d = read_babar_data(data)
@@ -255,6 +275,8 @@ def fit_babar(run_dir: str | os.PathLike, data: str | os.PathLike | None = None,
         n_all, n_gamma = frac
         fit.pseudo_photons_before_cuts = fit.mu * n_gamma
         fit.p_x_eps_b = fit.mu * n_gamma / n_all
+    if plot is not None:
+        fit.plot = str(fig1_plot(fit, s, d, run.path / "fit_babar.png" if plot == "auto" else Path(plot)))
     return fit
 
 
@@ -263,6 +285,7 @@ __all__ = [
     "PAPER_BKG_UNCERTAINTIES",
     "BaBarData",
     "BaBarFit",
+    "fig1_plot",
     "fit_babar",
     "fit_counts",
     "read_babar_data",
