@@ -7,6 +7,8 @@
     dsgen run CARD [-n N] [--seed S] [--out DIR] [--shard K --n-shards M] [--weighted] [--no-progress]
     dsgen merge RUN_DIR [RUN_DIR ...] --out DIR
     dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR] [--seed S] [--data-release DIR]
+    dsgen fit miniboone RUN_DIR [--data-release DIR] [--stat cnp|pearson|neyman] [--plot PNG] [--json]
+    dsgen fit babar RUN_DIR [--data FILE] [--bkg-uncertainty 0.01] [--plot PNG] [--json]
 
 CARD is a path to a TOML card or the name of a shipped card (``dsgen cards`` lists them).
 Every command is a thin wrapper around a function that can be called from Python with the same result
@@ -117,6 +119,21 @@ def _cmd_detect(args) -> int:
     return 0
 
 
+def _cmd_fit(args) -> int:
+    if args.experiment == "miniboone":
+        from generator.analysis.miniboone_fit import fit_miniboone
+
+        plot = None if args.no_plot else (args.plot or "auto")
+        fit = fit_miniboone(args.run_dir, data_release=args.data_release, stat=args.stat,
+                            signal_systematics=not args.no_signal_systematics, plot=plot)
+    else:
+        from generator.analysis.babar_fit import fit_babar
+
+        fit = fit_babar(args.run_dir, data=args.data, bkg_uncertainty=args.bkg_uncertainty, plot=args.plot)
+    print(json.dumps(fit.to_dict(), indent=2) if args.json else fit.format())
+    return 0
+
+
 def _format_detector(summary: dict) -> str:
     lines = [(f"detector {summary['detector']}: expected events before cuts {summary['expected_events_before']:.4g}, "
               f"after {summary['expected_events_after']:.4g} (efficiency {summary['efficiency']:.3%})")]
@@ -183,6 +200,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "default: $DSGEN_MINIBOONE_RELEASE)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_cmd_detect)
+
+    f = sub.add_parser("fit", help="fit a run's detector-level signal to published data (paper Figs. 1 and 2)")
+    fsub = f.add_subparsers(dest="experiment", required=True)
+    fm = fsub.add_parser("miniboone", help="nu_e + nu_mu chi^2 fit to the MiniBooNE 2020 release (Fig. 2)")
+    fm.add_argument("run_dir", help="run directory with the miniboone detector output")
+    fm.add_argument("--data-release", help="directory of the MiniBooNE 2020 nu-mode release")
+    fm.add_argument("--stat", default="cnp", choices=("cnp", "pearson", "neyman"),
+                    help="statistical variance on the diagonal (default: combined Neyman-Pearson)")
+    fm.add_argument("--no-signal-systematics", action="store_true",
+                    help="no flux/cross-section covariance on the signal")
+    fm.add_argument("--plot", help="PNG of the Fig. 2 analogue (default: RUN_DIR/.../fit_miniboone.png)")
+    fm.add_argument("--no-plot", action="store_true", help="do not draw the plot")
+    fm.add_argument("--json", action="store_true", help="print the results as JSON")
+    fm.set_defaults(func=_cmd_fit)
+    fb = fsub.add_parser("babar", help="binned Poisson fit to BaBar monophoton data in M_miss^2 (Fig. 1)")
+    fb.add_argument("run_dir", help="run directory with the babar detector output")
+    fb.add_argument("--data", help="binned data file (TOML or text; default: the paper's one-bin totals)")
+    fb.add_argument("--bkg-uncertainty", type=float, default=0.01,
+                    help="background normalisation uncertainty, fraction (paper: 0.01 or 0.05)")
+    fb.add_argument("--plot", help="PNG of the Fig. 1 analogue (\"auto\": RUN_DIR/.../fit_babar.png; default: none)")
+    fb.add_argument("--json", action="store_true", help="print the results as JSON")
+    fb.set_defaults(func=_cmd_fit)
     return p
 
 
@@ -200,3 +239,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # python -m generator.cli (same as python -m generator, dsgen)
     sys.exit(main())
+    raise SystemExit(main())

@@ -111,6 +111,8 @@ class UnknownCardError(UnknownNameError, CardError):
         msg = f"card {name!r} is neither a file nor a shipped card; shipped cards: {', '.join(allowed)}.{hint}"
         self.what, self.name, self.allowed, self.key = "card", name, allowed, "<file>"
         DarkSeesawError.__init__(self, msg)
+
+
 class DataTableError(DataFileError):
     """A definition file (experiment, collider, kaon beam, target table, flux parameterisation) is unreadable or
     breaks its schema. ``file`` is the file, ``key`` the dotted key inside it (``"runs[0].sqrt_s_GeV"``, or
@@ -119,3 +121,8 @@ class DataTableError(DataFileError):
     def __init__(self, file: str, key: str, message: str):
         self.file, self.key = str(file), key
         super().__init__(f"{file}: key `{key}`: {message}")
+
+
+class FitError(DarkSeesawError):
+    """A fit cannot be set up or did not converge: no signal in the fitted range, an unusable run
+    directory, or a minimiser failure (message names the run, the quantity and the rule)."""
