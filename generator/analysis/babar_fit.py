@@ -242,7 +242,7 @@ def _pseudo_photon_fraction(cutflow: dict[str, float]) -> tuple[float, float] | 
 def fig1_plot(fit: BaBarFit, signal: np.ndarray, data: BaBarData, path: str | os.PathLike) -> Path:
     """Paper Fig. 1 analogue: background (scaled by the fitted 1 + theta) and best-fit signal
     (mu x ``signal``) stacked per M_miss^2 bin (GeV^2), with the data (sqrt(n) errors). Writes PNG ``path``."""
-    from detectors.framework import PlotSpec
+    from detectors.registry import PlotSpec
     from detectors.output import write_png
 
     spec = PlotSpec(

@@ -234,7 +234,7 @@ def signal_components(run_dir: str | os.PathLike, edges: np.ndarray) -> tuple[di
 def fig2_plot(fit: MiniBooNEFit, comps: dict[str, np.ndarray], release: dict, path: str | os.PathLike) -> Path:
     """Paper Fig. 2 analogue: best-fit signal (mu x each component) stacked on the release background,
     with the data (sqrt(n) errors), in events per MeV. Writes PNG ``path``."""
-    from detectors.framework import PlotSpec
+    from detectors.registry import PlotSpec
     from detectors.output import write_png
 
     colors = {"N5": "#3182bd", "N6": "#e7298a"}
