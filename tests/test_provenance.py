@@ -34,11 +34,11 @@ def test_model_name_says_when_a_preset_is_modified():
 
 def test_resolved_model_masses_widths_and_ctau():
     """Masses, widths and c tau0 (= hbar c / Gamma, independent constant, rel 1e-9) of the resolved model."""
-    card = parse_card(_card("m_Zprime_GeV = 1.25\n"))
+    card = parse_card(_card("m_Zprime_GeV = 1.5\n"))
     model = Model(card.parameters())
     prov = provenance.build_provenance(card, model, argv=["dsgen", "run", "x.toml"])
     m = prov["model"]
-    assert m["masses_GeV"]["Z'"] == 1.25
+    assert m["masses_GeV"]["Z'"] == 1.5
     assert m["masses_GeV"]["N6"] == pytest.approx(model.mass("N6"), rel=1e-15)
     assert m["vertex_convention"] == "majorana"
     for name, width in m["widths_GeV"].items():
