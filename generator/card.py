@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from generator.errors import CardError, UnknownNameError
+from generator.errors import CardError, FluxFileError, UnknownNameError
 from generator.model.parameters import PRESETS, ModelParameters, preset
 
 # --------------------------------------------------------------------------------- generic checks
@@ -314,10 +314,22 @@ class ProcessSection:
 
 @dataclass
 class ExperimentSection:
-    """[experiment]: named experiment plus optional overrides (flux file, POT, luminosity)."""
+    """[experiment]: named experiment plus optional overrides (flux file, POT, luminosity).
+
+    flux_file: a flux table, relative paths taken from the card's directory; after :func:`parse_card` it
+    holds a :class:`generator.flux.FluxFileSpec` (resolved path plus the declared units below).
+    flux_energy_unit ("GeV", "MeV", "keV"), flux_normalisation ("per_energy", "per_bin", "auto"),
+    flux_area_unit ("cm2", "m2"), flux_pot (POT the values are for; 1 = per POT), flux_format (a
+    generator.flux format, "auto" detects it): what the table's numbers mean; only with flux_file.
+    """
 
     name: str
     flux_file: str | None = None
+    flux_energy_unit: str = "GeV"
+    flux_normalisation: str = "auto"
+    flux_area_unit: str = "cm2"
+    flux_pot: float = 1.0
+    flux_format: str = "auto"
     pot: float | None = None
     luminosity_fb: list[float] | None = None
     sqrt_s_GeV: list[float] | None = None
@@ -326,6 +338,22 @@ class ExperimentSection:
     fiducial_mass_t: float | None = None
 
     def validate(self, section: str) -> None:
+        from generator import flux
+
+        for key, allowed in (("flux_energy_unit", flux.ENERGY_UNITS), ("flux_normalisation", flux.NORMALISATIONS),
+                             ("flux_area_unit", flux.AREA_UNITS), ("flux_format", flux.FORMATS)):
+            _choice(f"{section}.{key}", getattr(self, key), tuple(allowed))
+        _positive(f"{section}.flux_pot", self.flux_pot)
+        defaults = {f.name: f.default for f in dataclasses.fields(self)}
+        given = [k for k in ("flux_energy_unit", "flux_normalisation", "flux_area_unit", "flux_pot", "flux_format")
+                 if getattr(self, k) != defaults[k]]
+        if given and self.flux_file is None:
+            raise CardError(f"{section}.{given[0]}", "describes a flux table: give flux_file too")
+        if self.flux_file is not None and not isinstance(self.flux_file, flux.FluxFileSpec):
+            try:
+                self.flux_spec(None).check()
+            except FluxFileError as exc:
+                raise CardError(f"{section}.flux_normalisation", str(exc)) from None
         _positive(f"{section}.pot", self.pot)
         _positive(f"{section}.n_kaon_decays", self.n_kaon_decays)
         _positive(f"{section}.fiducial_mass_t", self.fiducial_mass_t)
@@ -334,6 +362,18 @@ class ExperimentSection:
         for k in ("luminosity_fb", "sqrt_s_GeV"):
             for v in getattr(self, k) or []:
                 _positive(f"{section}.{k}", v)
+
+    def flux_spec(self, base_dir: Path | None):
+        """The flux table of the card as a FluxFileSpec, path resolved against ``base_dir``; None without one."""
+        from generator.flux import FluxFileSpec
+
+        if self.flux_file is None:
+            return None
+        if isinstance(self.flux_file, FluxFileSpec):
+            return self.flux_file
+        return FluxFileSpec.resolved(self.flux_file, base_dir, format=self.flux_format,
+                                     energy_unit=self.flux_energy_unit, normalisation=self.flux_normalisation,
+                                     area_unit=self.flux_area_unit, pot=self.flux_pot)
 
 
 @dataclass
@@ -454,6 +494,9 @@ def parse_card(text: str, path: Path | None = None) -> Card:
             raise CardError(key, f"missing section [{key}]{where}")
     built = {key: _from_table(SECTIONS[key], data[key], key) for key in data}
     card = Card(**built, text=text, path=path)
+    if card.experiment is not None and card.experiment.flux_file is not None:
+        # relative flux tables are found next to the card, not in the working directory
+        card.experiment.flux_file = card.experiment.flux_spec(path.parent if path is not None else None)
     card.parameters()  # validate the physics of the model section now
     return card
 

@@ -6,7 +6,7 @@ Detector coordinates: the beam runs along +z; the detector volume is given in cm
 (centred on the origin unless ``center_cm`` says otherwise); the baseline (m) is the target-detector distance.
 
 TOML keys: name, description, references, pot, baseline_m, fiducial_mass_t, density_g_cm3 (optional),
-composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note,
+composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note / energy_unit ("GeV") / units (normalisation of the flux),
 [geometry] shape = "sphere" | "cylinder" | "box" with the keys of generator.geometry.volume_from_card.
 """
 
@@ -24,7 +24,15 @@ import numpy as np
 
 from generator import constants as const
 from generator.errors import CardError, DataFileError, UnknownNameError
-from generator.flux import Flux, check_flux_file, read_flux_table, shipped_flux
+from generator.flux import (
+    Flux,
+    FluxFileSpec,
+    available_fluxes,
+    check_flux_file,
+    read_flux_table,
+    shipped_flux,
+    warn_if_implausible,
+)
 from generator.geometry import Box, Cylinder, Shape, Sphere, volume_from_card
 from generator.physics.upscattering import target as get_target
 
@@ -32,7 +40,7 @@ from generator.physics.upscattering import target as get_target
 AMU_GEV = 0.93149410242
 _KEYS = {"name", "description", "references", "pot", "baseline_m", "fiducial_mass_t", "density_g_cm3",
          "composition", "flux", "geometry"}
-_FLUX_KEYS = {"name", "names", "scale", "note"}
+_FLUX_KEYS = {"name", "names", "scale", "note", "energy_unit", "units"}
 
 
 @dataclass(frozen=True)
@@ -51,10 +59,13 @@ class Experiment:
     flux_scale: float = 1.0
     flux_names: dict[str, str] = field(default_factory=dict)
     flux_note: str = ""
-    flux_file: str | None = None
+    flux_file: str | FluxFileSpec | None = None
     flux_file_format: str = "auto"
+    flux_units: str = "nu / cm^2 / GeV / POT"
+    flux_energy_unit: str = "GeV"
     density_g_cm3: float | None = None
     references: tuple[str, ...] = ()
+    shipped_flux_scale: float = 1.0  # scale of the shipped flux (kept when a user file replaces it)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -97,10 +108,18 @@ class Experiment:
 
     # ------------------------------------------------------------------ flux
     def flux(self, flavour: str = "nu_mu") -> Flux:
-        """Neutrino flux of one flavour at the detector, nu / cm^2 / GeV / POT (times flux_scale)."""
+        """Neutrino flux of one flavour at the detector, nu / cm^2 / GeV / POT (times flux_scale).
+
+        A user flux file is read with its declared units and compared with the shipped flux of the
+        experiment (generator.flux.warn_if_implausible warns when they differ by more than a factor 10).
+        """
         if self.flux_file is not None:
-            return read_flux_table(self.flux_file, flavour, self.flux_file_format, scale=self.flux_scale,
+            user = read_flux_table(self.flux_file, flavour, self.flux_file_format, scale=self.flux_scale,
                                    name=f"{self.name}:{Path(self.flux_file).name}")
+            ref_name = self.flux_names.get(flavour, self.flux_name)
+            if flavour in available_fluxes().get(ref_name, ()):
+                warn_if_implausible(user, shipped_flux(ref_name, flavour, scale=self.shipped_flux_scale))
+            return user
         return shipped_flux(self.flux_names.get(flavour, self.flux_name), flavour, scale=self.flux_scale)
 
     # ------------------------------------------------------------------ overrides
@@ -117,7 +136,8 @@ class Experiment:
         if fiducial_mass_t is not None:
             changes["fiducial_mass_t"] = fiducial_mass_t
         if flux_file is not None:
-            changes["flux_file"] = str(flux_file)
+            changes["flux_file"] = flux_file if isinstance(flux_file, FluxFileSpec) else str(flux_file)
+            changes["shipped_flux_scale"] = self.flux_scale
             changes["flux_scale"] = 1.0 if flux_scale is None else flux_scale
             if flux_file_format is not None:
                 changes["flux_file_format"] = flux_file_format
@@ -203,6 +223,9 @@ def load_experiment_file(path) -> Experiment:
     flux = data.get("flux", {})
     if set(flux) - _FLUX_KEYS or "name" not in flux:
         raise DataFileError(f"{path}: [flux] needs 'name' and allows only {sorted(_FLUX_KEYS)}; got {sorted(flux)}")
+    if flux.get("energy_unit", "GeV") != "GeV":
+        raise DataFileError(f"{path}: [flux] energy_unit = {flux['energy_unit']!r}; the shipped parameterisations "
+                            "are functions of E in 'GeV'")
     missing = [k for k in ("name", "pot", "baseline_m", "fiducial_mass_t", "composition", "geometry") if k not in data]
     if missing:
         raise DataFileError(f"{path}: missing keys {missing}")
@@ -215,6 +238,8 @@ def load_experiment_file(path) -> Experiment:
         baseline_m=float(data["baseline_m"]), fiducial_mass_t=float(data["fiducial_mass_t"]),
         composition={str(k): float(v) for k, v in data["composition"].items()}, flux_name=str(flux["name"]),
         flux_names={str(k): str(v) for k, v in flux.get("names", {}).items()}, flux_scale=float(flux.get("scale", 1.0)),
+        shipped_flux_scale=float(flux.get("scale", 1.0)), flux_energy_unit=str(flux.get("energy_unit", "GeV")),
+        flux_units=str(flux.get("units", "nu / cm^2 / GeV / POT")),
         flux_note=str(flux.get("note", "")), geometry=geometry,
         density_g_cm3=float(data["density_g_cm3"]) if "density_g_cm3" in data else None,
         references=tuple(data.get("references", ())),
