@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pyhepmc
 import pytest
-from particle import Particle, PDGID
+from particle import PDGID, Particle
 from particle.particle import InvalidParticle, ParticleNotFound
 
 from generator.card import load_card
@@ -162,9 +162,9 @@ def _event_violations(evt, att, seen: set) -> list[str]:
         s = p.status
         if s == 0 or 5 <= s <= 19 or (s >= 21 and s not in declared_p and not (s == 21 and "P.C.1" in conv)):
             out.append(f"P.R.1: event {n} particle status {s} reserved or undeclared (G.R.10)")
-        if p.production_vertex is None or p.production_vertex.id == 0:
-            if s not in (4, 20):
-                out.append(f"P.R.1: event {n} incoming particle {p.id} has status {s}, not 4 or 20")
+        incoming = p.production_vertex is None or p.production_vertex.id == 0
+        if incoming and s not in (4, 20):
+            out.append(f"P.R.1: event {n} incoming particle {p.id} has status {s}, not 4 or 20")
     extra = set(_ints(att.get("NuHepMC.AdditionalParticleNumbers", "")))
     for p in evt.particles:
         if not _standard_pdg(p.pid) and abs(p.pid) not in extra and p.pid not in extra:
@@ -299,9 +299,8 @@ def test_validator_catches_momentum_violation(mb_file, tmp_path):
 
 def test_plain_hepmc3_for_non_neutrino_runs(tmp_path):
     """Runs that are not neutrino upscattering carry the metadata but no NuHepMC version (not NuHepMC files)."""
-    from tests.test_io_synthetic import make_run
-
     from generator.io import write_hepmc
+    from tests.test_io_synthetic import make_run
 
     blocks, run_info = make_run(seed=3)
     path = write_hepmc(tmp_path / "plain.hepmc3", blocks, run_info)
@@ -312,3 +311,27 @@ def test_plain_hepmc3_for_non_neutrino_runs(tmp_path):
     assert list(evt.run_info.weight_names) == ["CV"]
     assert _ints(att["NuHepMC.ProcessIDs"]) == [750, 751]
     assert any(m.startswith("G.R.2") for m in violations(path))
+
+
+def test_flux_averaged_cross_section_with_two_targets():
+    """CH2 (N_H = 2 N_C atoms), one flavour: <sigma> = (R_C + R_p + R_H) / (POT (N_C + N_H) Phi), pb per atom.
+
+    Hand-made channels: coherent on C12 (per nucleus), incoherent on the 6 protons of C12 (per proton) and on
+    the free proton H1; the rates follow from sigma x scatterers x POT x Phi. Exact arithmetic, rel 1e-12.
+    """
+    from generator.io.nuhepmc import flux_averaged_cross_section_pb
+
+    pot, phi, n_c = 1e20, 5e-10, 1e30
+    chans = [
+        {"name": "coh", "target_pdg": 1000060120, "nucleon": None, "sigma_cm2": 3e-39, "n_scatterers": n_c},
+        {"name": "incp", "target_pdg": 1000060120, "nucleon": "p", "sigma_cm2": 2e-40, "n_scatterers": 6 * n_c},
+        {"name": "h", "target_pdg": 1000010010, "nucleon": "p", "sigma_cm2": 1e-40, "n_scatterers": 2 * n_c},
+    ]
+    for c in chans:
+        c.update(pot=pot, flux_integral_per_cm2_per_pot=phi, neutrino="nu_mu", production="upscattering",
+                 expected_events=c["sigma_cm2"] * c["n_scatterers"] * pot * phi, expected_events_err=0.0)
+    sigma, err = flux_averaged_cross_section_pb({"channels": chans}, ["coh", "incp", "h"])
+    per_c_atom = 3e-39 + 6 * 2e-40  # cm^2 per carbon atom
+    expected = (n_c * per_c_atom + 2 * n_c * 1e-40) / (3 * n_c) / 1e-36
+    assert sigma == pytest.approx(expected, rel=1e-12)
+    assert err == 0.0

@@ -134,7 +134,9 @@ def event_layout(block: EventBlock, channel: Mapping, neutrino: bool) -> _Layout
     m = block.masses()[0, order]
     tgt = int(beams[np.argmax(m[beams])])
     target_pdg = int(channel.get("target_pdg", pid[tgt]))
-    if channel.get("nucleon") is None or target_pdg == pid[tgt]:
+    za = nu.nuclear_za(target_pdg)
+    if channel.get("nucleon") is None or target_pdg == pid[tgt] or (za is not None and za[1] == 1):
+        # coherent, or a free proton (H1): the struck particle itself is the target
         st[tgt] = nu.STATUS_TARGET
         return _Layout(pid, st, parents, take, primary=primary)
     from generator.physics.upscattering import load_targets  # nuclear masses (GeV)
@@ -145,7 +147,6 @@ def event_layout(block: EventBlock, channel: Mapping, neutrino: bool) -> _Layout
         raise OutputError(msg)
 
     st[tgt] = nu.STATUS_STRUCK_NUCLEON
-    P = len(pid)
     par = np.where(parents >= 0, parents + 1, -1).astype(np.int32)
     par[tgt] = (0, 0)
     pid = np.concatenate([[target_pdg], pid, [nu.PDG_REMNANT]]).astype(np.int32)

@@ -160,7 +160,10 @@ def process_description(channel: Mapping) -> str:
     if prod == "upscattering":
         tgt = str(channel.get("target")).split("(")[0]
         nucleon = channel.get("nucleon")
+        za = nuclear_za(channel.get("target_pdg", 0))
         on = f"bound {'proton' if nucleon in ('p', 'proton') else 'neutron'} of {tgt}" if nucleon else tgt
+        if za is not None and za[1] == 1:
+            on = f"free proton ({tgt})"
         return (f"{channel.get('neutrino', 'nu')} {on} -> {channel.get('final_hnl')} + recoil: "
                 f"{channel.get('regime')} dark-sector upscattering (arXiv:{CITATION_ARXIV}); "
                 "cross sections in pb per atom")
@@ -234,9 +237,10 @@ def run_attributes(run_info: Mapping, names: Sequence[str], pdgs: Sequence[int],
     for c, (nm, desc) in decl.items():
         att[f"NuHepMC.AdditionalParticleNumber[{c}].Name"] = nm
         att[f"NuHepMC.AdditionalParticleInfo[{c}].Description"] = desc
-    att["NuHepMC.Units.CrossSection.Unit"] = "pb"
-    att["NuHepMC.Units.CrossSection.TargetScale"] = "PerAtom" if neutrino else "PerCollision"
     sigma, err = flux_averaged_cross_section_pb(run_info, names)
+    if neutrino or math.isfinite(sigma):  # G.R.6 (kaon decays have no cross section)
+        att["NuHepMC.Units.CrossSection.Unit"] = "pb"
+        att["NuHepMC.Units.CrossSection.TargetScale"] = "PerAtom" if neutrino else "PerCollision"
     if neutrino and math.isfinite(sigma):
         att["NuHepMC.FluxAveragedTotalCrossSection"] = sigma
         att["NuHepMC.FluxAveragedTotalCrossSectionUncertainty"] = err
