@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from generator.errors import CardError, FluxFileError, UnknownNameError
+from generator.errors import CardError, UnknownNameError
 from generator.model.parameters import PRESETS, ModelParameters, preset
 
 # --------------------------------------------------------------------------------- generic checks
@@ -316,11 +316,8 @@ class ProcessSection:
 class ExperimentSection:
     """[experiment]: named experiment plus optional overrides (flux file, POT, luminosity).
 
-    flux_file: a flux table, relative paths taken from the card's directory; after :func:`parse_card` it
-    holds a :class:`generator.flux.FluxFileSpec` (resolved path plus the declared units below).
-    flux_energy_unit ("GeV", "MeV", "keV"), flux_normalisation ("per_energy", "per_bin", "auto"),
-    flux_area_unit ("cm2", "m2"), flux_pot (POT the values are for; 1 = per POT), flux_format (a
-    generator.flux format, "auto" detects it): what the table's numbers mean; only with flux_file.
+    flux_file is relative to the card's directory and, after :func:`parse_card`, a FluxFileSpec with the
+    units given by the flux_* keys (see generator.flux.check_card_keys).
     """
 
     name: str
@@ -338,22 +335,9 @@ class ExperimentSection:
     fiducial_mass_t: float | None = None
 
     def validate(self, section: str) -> None:
-        from generator import flux
+        from generator.flux import check_card_keys
 
-        for key, allowed in (("flux_energy_unit", flux.ENERGY_UNITS), ("flux_normalisation", flux.NORMALISATIONS),
-                             ("flux_area_unit", flux.AREA_UNITS), ("flux_format", flux.FORMATS)):
-            _choice(f"{section}.{key}", getattr(self, key), tuple(allowed))
-        _positive(f"{section}.flux_pot", self.flux_pot)
-        defaults = {f.name: f.default for f in dataclasses.fields(self)}
-        given = [k for k in ("flux_energy_unit", "flux_normalisation", "flux_area_unit", "flux_pot", "flux_format")
-                 if getattr(self, k) != defaults[k]]
-        if given and self.flux_file is None:
-            raise CardError(f"{section}.{given[0]}", "describes a flux table: give flux_file too")
-        if self.flux_file is not None and not isinstance(self.flux_file, flux.FluxFileSpec):
-            try:
-                self.flux_spec(None).check()
-            except FluxFileError as exc:
-                raise CardError(f"{section}.flux_normalisation", str(exc)) from None
+        check_card_keys(self, section)
         _positive(f"{section}.pot", self.pot)
         _positive(f"{section}.n_kaon_decays", self.n_kaon_decays)
         _positive(f"{section}.fiducial_mass_t", self.fiducial_mass_t)
@@ -364,16 +348,10 @@ class ExperimentSection:
                 _positive(f"{section}.{k}", v)
 
     def flux_spec(self, base_dir: Path | None):
-        """The flux table of the card as a FluxFileSpec, path resolved against ``base_dir``; None without one."""
-        from generator.flux import FluxFileSpec
+        """The flux table as a FluxFileSpec, path resolved against ``base_dir``; None without flux_file."""
+        from generator.flux import spec_from_card
 
-        if self.flux_file is None:
-            return None
-        if isinstance(self.flux_file, FluxFileSpec):
-            return self.flux_file
-        return FluxFileSpec.resolved(self.flux_file, base_dir, format=self.flux_format,
-                                     energy_unit=self.flux_energy_unit, normalisation=self.flux_normalisation,
-                                     area_unit=self.flux_area_unit, pot=self.flux_pot)
+        return spec_from_card(self, base_dir)
 
 
 @dataclass

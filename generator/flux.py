@@ -204,6 +204,50 @@ def as_flux_spec(path_or_spec, fmt: str = "auto") -> FluxFileSpec:
     return FluxFileSpec(path=Path(os.fspath(path_or_spec)), format=fmt)
 
 
+#: [experiment] card keys describing a user flux table -> FluxFileSpec field.
+CARD_KEYS = {"flux_format": "format", "flux_energy_unit": "energy_unit", "flux_normalisation": "normalisation",
+             "flux_area_unit": "area_unit", "flux_pot": "pot"}
+
+
+def spec_from_card(section, base_dir=None) -> FluxFileSpec | None:
+    """FluxFileSpec of a card's [experiment] section (``flux_file`` + the CARD_KEYS), ``flux_file`` resolved
+    against ``base_dir`` (the card's directory) when relative; None without ``flux_file``."""
+    if section.flux_file is None:
+        return None
+    if isinstance(section.flux_file, FluxFileSpec):
+        return section.flux_file
+    return FluxFileSpec.resolved(section.flux_file, base_dir, **{f: getattr(section, k) for k, f in CARD_KEYS.items()})
+
+
+def check_card_keys(section, where: str = "experiment") -> None:
+    """Validate the flux keys of a card's [experiment] section; CardError names the key, value and rule.
+
+    flux_energy_unit: ENERGY_UNITS; flux_normalisation: NORMALISATIONS; flux_area_unit: AREA_UNITS;
+    flux_format: FORMATS; flux_pot > 0; these keys need flux_file; format and normalisation must agree.
+    """
+    import dataclasses
+
+    from generator.errors import CardError
+
+    allowed = {"flux_format": FORMATS, "flux_energy_unit": ENERGY_UNITS, "flux_normalisation": NORMALISATIONS,
+               "flux_area_unit": AREA_UNITS}
+    for key, values in allowed.items():
+        if getattr(section, key) not in values:
+            msg = f"{getattr(section, key)!r} is not allowed; allowed: {', '.join(map(repr, values))}"
+            raise CardError(f"{where}.{key}", msg)
+    if not (math.isfinite(section.flux_pot) and section.flux_pot > 0):
+        raise CardError(f"{where}.flux_pot", f"= {section.flux_pot}: must be > 0 (POT the table's values are for)")
+    defaults = {f.name: f.default for f in dataclasses.fields(section)}
+    given = [k for k in CARD_KEYS if getattr(section, k) != defaults[k]]
+    if given and section.flux_file is None:
+        raise CardError(f"{where}.{given[0]}", "describes a flux table: give flux_file too")
+    if section.flux_file is not None:
+        try:
+            spec_from_card(section).check()
+        except FluxFileError as exc:
+            raise CardError(f"{where}.flux_normalisation", str(exc)) from None
+
+
 # ------------------------------------------------------------------------------------ table reader
 
 
@@ -430,5 +474,5 @@ def shipped_flux(name: str, flavour: str = "nu_mu", scale: float = 1.0) -> Param
 
 
 __all__ = ["AREA_UNITS", "ENERGY_UNITS", "FLAVOURS", "NORMALISATIONS", "Flux", "FluxFileSpec", "ParamFlux",
-           "TableFlux", "as_flux_spec", "available_fluxes", "check_flux_file", "plausibility", "read_flux_table",
-           "shipped_flux", "warn_if_implausible"]
+           "TableFlux", "as_flux_spec", "available_fluxes", "check_card_keys", "check_flux_file", "plausibility", "read_flux_table",
+           "shipped_flux", "spec_from_card", "warn_if_implausible"]
