@@ -221,6 +221,11 @@ def test_every_vertex_conserves_four_momentum(mb_file):
                 pout = np.sum([_four(p) for p in v.particles_out], axis=0)
                 np.testing.assert_allclose(pin, pout, rtol=0, atol=1e-9 * pin[0])
                 statuses.add(v.status)
+            # E.R.5: lab_pos is the primary vertex position in mm (written with 6 decimals: 1e-6 mm)
+            primary = next(v for v in evt.vertices if v.status == 1)
+            lab = [float(x) for x in str(evt.attributes["lab_pos"]).split()]
+            pos = primary.position
+            np.testing.assert_allclose(lab, [pos.x, pos.y, pos.z], rtol=0, atol=1e-6)
     assert statuses == {1, 21, 22}  # coherent + incoherent events with HNL decays
 
 
