@@ -309,6 +309,16 @@ class _ExperimentBase:
 
     def validate(self, section: str) -> None:
         _apply_rules(self, "experiment", section)
+        if hasattr(self, "flux_file"):
+            from generator.flux import check_card_keys
+
+            check_card_keys(self, section)
+
+    def flux_spec(self, base_dir: Path | None):
+        """The flux table as a FluxFileSpec, path resolved against ``base_dir``; None without flux_file."""
+        from generator.flux import spec_from_card
+
+        return spec_from_card(self, base_dir)
 
 
 def _apply_rules(obj, registry_section: str, section: str) -> None:
@@ -473,6 +483,9 @@ def parse_card(text: str, path: Path | None = None) -> Card:
     built = {key: _from_table(SECTIONS[key], data[key], key) for key in data}
     card = Card(**built, text=text, path=path)
     check_production_keys(card, {sec: set(data[sec]) for sec in ("process", "experiment") if sec in data})
+    if card.experiment is not None and getattr(card.experiment, "flux_file", None) is not None:
+        # relative flux tables are found next to the card, not in the working directory
+        card.experiment.flux_file = card.experiment.flux_spec(path.parent if path is not None else None)
     card.parameters()  # validate the physics of the model section now
     return card
 

@@ -6,7 +6,7 @@ Detector coordinates: the beam runs along +z; the detector volume is given in cm
 (centred on the origin unless ``center_cm`` says otherwise); the baseline (m) is the target-detector distance.
 
 TOML keys: name, description, references, pot, baseline_m, fiducial_mass_t, density_g_cm3 (optional),
-composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note,
+composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note / energy_unit ("GeV") / units (normalisation of the flux),
 [geometry] shape = "sphere" | "cylinder" | "box" with the keys of generator.geometry.volume_from_card.
 """
 
@@ -23,7 +23,15 @@ import numpy as np
 from generator import constants as const
 from generator.datafiles import NUMBER, Field, check_table, positive, read_file, shipped_files
 from generator.errors import CardError, DataTableError, UnknownNameError
-from generator.flux import Flux, check_flux_file, read_flux_table, shipped_flux
+from generator.flux import (
+    Flux,
+    FluxFileSpec,
+    available_fluxes,
+    check_flux_file,
+    read_flux_table,
+    shipped_flux,
+    warn_if_implausible,
+)
 from generator.geometry import Box, Cylinder, Shape, Sphere, volume_from_card
 from generator.targets import target as get_target
 
@@ -36,7 +44,8 @@ _SCHEMA = {
     "composition": Field(dict), "flux": Field(dict), "geometry": Field(dict),
 }
 _FLUX_SCHEMA = {"name": Field(str), "names": Field(dict, required=False), "scale": Field(NUMBER, required=False),
-                "note": Field(str, required=False)}
+                "note": Field(str, required=False),
+                "energy_unit": Field(str, required=False), "units": Field(str, required=False)}
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,13 @@ class Experiment:
     flux_scale: float = 1.0
     flux_names: dict[str, str] = field(default_factory=dict)
     flux_note: str = ""
-    flux_file: str | None = None
+    flux_file: str | FluxFileSpec | None = None
     flux_file_format: str = "auto"
+    flux_units: str = "nu / cm^2 / GeV / POT"
+    flux_energy_unit: str = "GeV"
     density_g_cm3: float | None = None
     references: tuple[str, ...] = ()
+    shipped_flux_scale: float = 1.0  # scale of the shipped flux (kept when a user file replaces it)
 
     def __post_init__(self) -> None:
         self.validate()
@@ -101,10 +113,18 @@ class Experiment:
 
     # ------------------------------------------------------------------ flux
     def flux(self, flavour: str = "nu_mu") -> Flux:
-        """Neutrino flux of one flavour at the detector, nu / cm^2 / GeV / POT (times flux_scale)."""
+        """Neutrino flux of one flavour at the detector, nu / cm^2 / GeV / POT (times flux_scale).
+
+        A user flux file is read with its declared units and compared with the shipped flux of the
+        experiment (generator.flux.warn_if_implausible warns when they differ by more than a factor 10).
+        """
         if self.flux_file is not None:
-            return read_flux_table(self.flux_file, flavour, self.flux_file_format, scale=self.flux_scale,
+            user = read_flux_table(self.flux_file, flavour, self.flux_file_format, scale=self.flux_scale,
                                    name=f"{self.name}:{Path(self.flux_file).name}")
+            ref_name = self.flux_names.get(flavour, self.flux_name)
+            if flavour in available_fluxes().get(ref_name, ()):
+                warn_if_implausible(user, shipped_flux(ref_name, flavour, scale=self.shipped_flux_scale))
+            return user
         return shipped_flux(self.flux_names.get(flavour, self.flux_name), flavour, scale=self.flux_scale)
 
     # ------------------------------------------------------------------ overrides
@@ -121,7 +141,8 @@ class Experiment:
         if fiducial_mass_t is not None:
             changes["fiducial_mass_t"] = fiducial_mass_t
         if flux_file is not None:
-            changes["flux_file"] = str(flux_file)
+            changes["flux_file"] = flux_file if isinstance(flux_file, FluxFileSpec) else str(flux_file)
+            changes["shipped_flux_scale"] = self.flux_scale
             changes["flux_scale"] = 1.0 if flux_scale is None else flux_scale
             if flux_file_format is not None:
                 changes["flux_file_format"] = flux_file_format
@@ -197,6 +218,9 @@ def load_experiment_file(path) -> Experiment:
     flux = data["flux"]
     try:
         geometry = volume_from_card(data["geometry"], key="geometry").shape
+        if flux.get("energy_unit", "GeV") != "GeV":
+            raise DataTableError(name, "flux.energy_unit", f"= {flux['energy_unit']!r}: the shipped parameterisations "
+                                 "are functions of E in 'GeV'")
     except CardError as exc:
         raise DataTableError(name, exc.key, str(exc).split(': ', 1)[-1]) from None
     return Experiment(
@@ -204,6 +228,8 @@ def load_experiment_file(path) -> Experiment:
         baseline_m=float(data["baseline_m"]), fiducial_mass_t=float(data["fiducial_mass_t"]),
         composition={str(k): float(v) for k, v in data["composition"].items()}, flux_name=flux["name"],
         flux_names={str(k): str(v) for k, v in flux.get("names", {}).items()}, flux_scale=float(flux.get("scale", 1.0)),
+        shipped_flux_scale=float(flux.get("scale", 1.0)), flux_energy_unit=str(flux.get("energy_unit", "GeV")),
+        flux_units=str(flux.get("units", "nu / cm^2 / GeV / POT")),
         flux_note=flux.get("note", ""), geometry=geometry,
         density_g_cm3=float(data["density_g_cm3"]) if "density_g_cm3" in data else None,
         references=tuple(data.get("references", ())),

@@ -15,6 +15,13 @@ Table formats read by :func:`read_flux_table` (``fmt="auto"`` detects them; comm
 - ``"edges_per_bin"``: ``E_lo E_hi`` (GeV) + flavour columns per bin (MicroBooNE_BNB_numu_flux.dat: numu numub
   nue nueb, read from the header names when present).
 
+User tables declare their units (card keys [experiment] flux_energy_unit, flux_normalisation,
+flux_area_unit, flux_pot, flux_format; see :class:`FluxFileSpec`): energies in GeV, MeV or keV; values per
+energy unit (``per_energy``) or per bin (``per_bin``); per cm^2 or per m^2; for ``pot`` protons on target
+(1 = per POT). They are converted to GeV and nu / cm^2 / GeV / POT on reading. :func:`plausibility` compares
+a user flux with the experiment's shipped one and :func:`warn_if_implausible` warns loudly when the energy
+scale or the integral is off by more than a factor 10 (a MeV table read as GeV, per m^2 read as per cm^2).
+
 ``auto``: 2 columns -> two_column; first two columns consecutive bin edges -> edges_per_bin; otherwise
 centre tables, per bin when a header comment mentions "bin" or "MeV", per GeV otherwise.
 
@@ -29,11 +36,15 @@ to the published tables and stored in generator/data/flux_params.json.
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
+import hepunits as hu
 import numpy as np
 
 from generator.datafiles import NUMBER, Field, check_table, data_dir, read_file
@@ -46,6 +57,15 @@ _ALIASES = {
     "nue": "nu_e", "numu": "nu_mu", "nutau": "nu_tau", "nuebar": "nu_e_bar", "numubar": "nu_mu_bar",
     "nutaubar": "nu_tau_bar", "nueb": "nu_e_bar", "numub": "nu_mu_bar", "nutaub": "nu_tau_bar",
 }
+#: energy units of a table -> GeV per unit.
+ENERGY_UNITS = {"GeV": hu.GeV / hu.GeV, "MeV": hu.MeV / hu.GeV, "keV": hu.keV / hu.GeV}
+#: area units of a table -> factor from "per unit" to "per cm^2" (per m^2 = 1e-4 per cm^2).
+AREA_UNITS = {"cm2": hu.cm2 / hu.cm2, "m2": hu.cm2 / hu.m2}
+#: what a table value means: per energy unit, per bin, or as implied by the format.
+NORMALISATIONS = ("auto", "per_energy", "per_bin")
+#: a user flux whose mean energy or integral differs from the shipped one by more than this factor is flagged.
+PLAUSIBLE_FACTOR = 10.0
+_log = logging.getLogger(__name__)
 _EXPECTED = {
     "two_column": "2 columns: E (GeV), dPhi/dE",
     "centres_per_GeV": "7 columns: bin centre E (GeV), then nu_e nu_mu nu_tau nu_e_bar nu_mu_bar nu_tau_bar per GeV",
@@ -128,15 +148,116 @@ class ParamFlux(Flux):
         return np.exp(np.polynomial.chebyshev.chebval(u, np.asarray(self.coeffs)))
 
 
+@dataclass(frozen=True)
+class FluxFileSpec:
+    """A user flux table and its declared units (os.PathLike: ``str(spec)`` is the resolved path).
+
+    path: the file (absolute once resolved); format: one of FORMATS; energy_unit: one of ENERGY_UNITS;
+    normalisation: one of NORMALISATIONS; area_unit: one of AREA_UNITS; pot: protons on target the values
+    are for (> 0; 1 = per POT).
+    """
+
+    path: Path
+    format: str = "auto"
+    energy_unit: str = "GeV"
+    normalisation: str = "auto"
+    area_unit: str = "cm2"
+    pot: float = 1.0
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    @classmethod
+    def resolved(cls, path, base_dir=None, **units) -> FluxFileSpec:
+        """A spec with ``path`` resolved against ``base_dir`` (the card's directory) when relative."""
+        p = Path(os.fspath(path)).expanduser()
+        if not p.is_absolute() and base_dir is not None:
+            p = Path(base_dir) / p
+        return cls(path=p.resolve(), **units)
+
+    def check(self) -> None:
+        """Raise UnknownNameError / FluxFileError for an unknown unit or an inconsistent combination."""
+        for what, value, allowed in (("flux table format", self.format, FORMATS),
+                                     ("flux energy unit", self.energy_unit, ENERGY_UNITS),
+                                     ("flux normalisation", self.normalisation, NORMALISATIONS),
+                                     ("flux area unit", self.area_unit, AREA_UNITS)):
+            if value not in allowed:
+                raise UnknownNameError(what, value, allowed)
+        if not (math.isfinite(self.pot) and self.pot > 0):
+            raise FluxFileError(f"flux file {str(self.path)!r}: pot = {self.pot!r} must be a finite number > 0")
+        implied = {"centres_per_GeV": "per_energy", "centres_per_bin": "per_bin", "edges_per_bin": None,
+                   "two_column": "per_energy"}.get(self.format)
+        if self.normalisation != "auto" and implied is not None and implied != self.normalisation:
+            msg = (f"flux file {str(self.path)!r}: format {self.format!r} means {implied} values, but the "
+                   f"normalisation is {self.normalisation!r}; give format 'auto' or a matching one")
+            raise FluxFileError(msg)
+
+
+def as_flux_spec(path_or_spec, fmt: str = "auto") -> FluxFileSpec:
+    """A FluxFileSpec from a spec (returned as is) or a path (GeV, per cm^2, per POT, format ``fmt``)."""
+    if isinstance(path_or_spec, FluxFileSpec):
+        return path_or_spec
+    return FluxFileSpec(path=Path(os.fspath(path_or_spec)), format=fmt)
+
+
+#: [experiment] card keys describing a user flux table -> FluxFileSpec field.
+CARD_KEYS = {"flux_format": "format", "flux_energy_unit": "energy_unit", "flux_normalisation": "normalisation",
+             "flux_area_unit": "area_unit", "flux_pot": "pot"}
+
+
+def spec_from_card(section, base_dir=None) -> FluxFileSpec | None:
+    """FluxFileSpec of a card's [experiment] section (``flux_file`` + the CARD_KEYS), ``flux_file`` resolved
+    against ``base_dir`` (the card's directory) when relative; None without ``flux_file``."""
+    if section.flux_file is None:
+        return None
+    if isinstance(section.flux_file, FluxFileSpec):
+        return section.flux_file
+    return FluxFileSpec.resolved(section.flux_file, base_dir, **{f: getattr(section, k) for k, f in CARD_KEYS.items()})
+
+
+def check_card_keys(section, where: str = "experiment") -> None:
+    """Validate the flux keys of a card's [experiment] section; CardError names the key, value and rule.
+
+    flux_energy_unit: ENERGY_UNITS; flux_normalisation: NORMALISATIONS; flux_area_unit: AREA_UNITS;
+    flux_format: FORMATS; flux_pot > 0; these keys need flux_file; format and normalisation must agree.
+    """
+    from generator.errors import CardError
+
+    allowed = {"flux_format": FORMATS, "flux_energy_unit": ENERGY_UNITS, "flux_normalisation": NORMALISATIONS,
+               "flux_area_unit": AREA_UNITS}
+    for key, values in allowed.items():
+        if getattr(section, key) not in values:
+            msg = f"{getattr(section, key)!r} is not allowed; allowed: {', '.join(map(repr, values))}"
+            raise CardError(f"{where}.{key}", msg)
+    if not (math.isfinite(section.flux_pot) and section.flux_pot > 0):
+        raise CardError(f"{where}.flux_pot", f"= {section.flux_pot}: must be > 0 (POT the table's values are for)")
+    defaults = {"flux_format": "auto", "flux_energy_unit": "GeV", "flux_normalisation": "auto",
+                "flux_area_unit": "cm2", "flux_pot": 1.0}
+    given = [k for k in CARD_KEYS if getattr(section, k) != defaults[k]]
+    if given and section.flux_file is None:
+        raise CardError(f"{where}.{given[0]}", "describes a flux table: give flux_file too")
+    if section.flux_file is not None:
+        try:
+            spec_from_card(section).check()
+        except FluxFileError as exc:
+            raise CardError(f"{where}.flux_normalisation", str(exc)) from None
+
+
 # ------------------------------------------------------------------------------------ table reader
 
 
 def _parse(path: Path) -> tuple[np.ndarray, list[str], list[int]]:
-    """Numeric rows, comment lines and the file line numbers of the rows. Raises FluxFileError."""
+    """Numeric rows, comment lines and the file line numbers of the rows. Raises FluxFileError (resolved path)."""
+    path = Path(path).resolve()
     try:
         text = path.read_text()
     except FileNotFoundError:
         raise FluxFileError(f"flux file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise FluxFileError(f"flux file {str(path)!r} is a directory, not a table") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise FluxFileError(f"flux file {str(path)!r} cannot be read as text: {exc}") from None
     rows, comments, linenos = [], [], []
@@ -163,8 +284,14 @@ def _parse(path: Path) -> tuple[np.ndarray, list[str], list[int]]:
             raise FluxFileError(f"flux file {str(path)!r}, line {i}: non-finite value in {s[:60]!r}")
         rows.append(vals)
         linenos.append(i)
+    if not rows:
+        raise FluxFileError(f"flux file {str(path)!r} is empty: no data rows (comments start with #)")
     if len(rows) < 2:
-        raise FluxFileError(f"flux file {str(path)!r}: found {len(rows)} data rows; need at least 2")
+        raise FluxFileError(f"flux file {str(path)!r}: found {len(rows)} data row; need at least 2")
+    if width < 2:
+        msg = (f"flux file {str(path)!r}: 1 column; a flux table needs an energy column and flux values: "
+               + "; ".join(f"{k} = {v}" for k, v in _EXPECTED.items()))
+        raise FluxFileError(msg)
     return np.array(rows), comments, linenos
 
 
@@ -191,63 +318,86 @@ def _detect(data: np.ndarray, comments: list[str]) -> str:
 
 
 def check_flux_file(path, fmt: str = "auto") -> str:
-    """Parse a flux file and return its format name; raises FluxFileError (path, line, expected format)."""
-    if fmt not in FORMATS:
-        raise UnknownNameError("flux table format", fmt, FORMATS)
-    data, comments, _ = _parse(Path(path))
-    return _detect(data, comments) if fmt == "auto" else fmt
+    """Parse a flux file (a path or a FluxFileSpec) and return its format name; raises FluxFileError (resolved
+    path, line, expected format)."""
+    spec = as_flux_spec(path, fmt)
+    spec.check()
+    data, comments, _ = _parse(spec.path)
+    return _detect(data, comments) if spec.format == "auto" else spec.format
 
 
 def read_flux_table(path, flavour: str = "nu_mu", fmt: str = "auto", scale: float = 1.0, name: str | None = None,
-                    units: str = "nu / cm^2 / GeV / POT") -> TableFlux:
+                    units: str = "nu / cm^2 / GeV / POT", *, energy_unit: str = "GeV", normalisation: str = "auto",
+                    area_unit: str = "cm2", pot: float = 1.0) -> TableFlux:
     """Read a flux table (formats in the module docstring) and return dPhi/dE of one flavour.
 
-    path: file; flavour: one of FLAVOURS (ignored for two-column files); fmt: format or "auto";
-    scale: factor applied to the values (e.g. to convert units); units: what the scaled values mean.
-    Raises FluxFileError naming the path, line and expected format; UnknownNameError for fmt/flavour.
+    path: file (or a FluxFileSpec, whose units then apply); flavour: one of FLAVOURS (ignored for two-column
+    files); fmt: format or "auto"; energy_unit, normalisation, area_unit, pot: what the table's numbers mean
+    (module docstring), converted to GeV and nu / cm^2 / GeV / POT; scale: factor applied after that;
+    units: what the scaled values mean.
+    Raises FluxFileError naming the resolved path, line and expected format; UnknownNameError for names.
     """
-    path = Path(path)
-    if fmt not in FORMATS:
-        raise UnknownNameError("flux table format", fmt, FORMATS)
+    if isinstance(path, FluxFileSpec):
+        spec = path
+    else:
+        spec = FluxFileSpec(path=Path(os.fspath(path)), format=fmt, energy_unit=energy_unit,
+                            normalisation=normalisation, area_unit=area_unit, pot=pot)
+    spec.check()
     if flavour not in FLAVOURS:
         raise UnknownNameError("neutrino flavour", flavour, FLAVOURS)
+    path = spec.path.resolve()
+    where = f"flux file {str(path)!r}"
     data, comments, linenos = _parse(path)
-    kind = _detect(data, comments) if fmt == "auto" else fmt
+    kind = _detect(data, comments) if spec.format == "auto" else spec.format
+    if kind.startswith("centres") and spec.normalisation != "auto":
+        kind = "centres_per_bin" if spec.normalisation == "per_bin" else "centres_per_GeV"
+    if kind == "two_column" and spec.normalisation == "per_bin":
+        raise FluxFileError(f"{where}: two-column tables are points (no bin width); normalisation 'per_bin' needs "
+                            "bin centres or edges")
     ncol = data.shape[1]
     need = {"two_column": 2, "centres_per_GeV": 7, "centres_per_bin": 7}
     if kind in need and ncol != need[kind]:
-        raise FluxFileError(f"flux file {str(path)!r}: {ncol} columns, format {kind!r} expects {_EXPECTED[kind]}")
+        raise FluxFileError(f"{where}: {ncol} columns, format {kind!r} expects {_EXPECTED[kind]}")
     if kind == "edges_per_bin" and ncol < 3:
-        raise FluxFileError(f"flux file {str(path)!r}: {ncol} columns, format 'edges_per_bin' expects {_EXPECTED[kind]}")
+        raise FluxFileError(f"{where}: {ncol} columns, format 'edges_per_bin' expects {_EXPECTED[kind]}")
+    e_unit = ENERGY_UNITS[spec.energy_unit]  # GeV per table energy unit
+    E_raw = data[:, 0]
+    if kind == "edges_per_bin":
+        if np.any(data[:, 1] <= data[:, 0]):
+            k = int(np.flatnonzero(data[:, 1] <= data[:, 0])[0])
+            raise FluxFileError(f"{where}, line {linenos[k]}: bin upper edge {data[k, 1]} <= lower edge {data[k, 0]}")
+        E_raw = 0.5 * (data[:, 0] + data[:, 1])
+    bad = np.flatnonzero(np.diff(E_raw) <= 0)
+    if bad.size:
+        raise FluxFileError(f"{where}, line {linenos[bad[0] + 1]}: energies must increase strictly (unsorted or "
+                            "repeated rows)")
+    if E_raw[0] < 0:
+        raise FluxFileError(f"{where}, line {linenos[0]}: negative energy {E_raw[0]} {spec.energy_unit}")
     if kind == "two_column":
-        E, phi = data[:, 0], data[:, 1]
+        E, phi = data[:, 0] * e_unit, data[:, 1] / e_unit
         width = None
     elif kind == "edges_per_bin":
-        lo, hi = data[:, 0], data[:, 1]
+        lo, hi = data[:, 0] * e_unit, data[:, 1] * e_unit
         names = _header_names(comments, ncol)
         cols = names[2:] if names else ["nu_mu", "nu_mu_bar", "nu_e", "nu_e_bar"][: ncol - 2]
         if flavour not in cols:
-            raise FluxFileError(f"flux file {str(path)!r}: no column for flavour {flavour!r}; columns: {cols}")
+            raise FluxFileError(f"{where}: no column for flavour {flavour!r}; columns: {cols}")
         E = 0.5 * (lo + hi)
         width = hi - lo
-        phi = data[:, 2 + cols.index(flavour)] / width
+        raw = data[:, 2 + cols.index(flavour)]
+        phi = raw / e_unit if spec.normalisation == "per_energy" else raw / width
     else:
-        E = data[:, 0]
+        E = data[:, 0] * e_unit
         phi = data[:, 1 + FLAVOURS.index(flavour)]
         d = np.diff(E)
         width = np.concatenate([d[:1], 0.5 * (d[1:] + d[:-1]), d[-1:]]) if len(E) > 2 else np.full(len(E), d[0])
-        if kind == "centres_per_bin":
-            phi = phi / width
-    bad = np.flatnonzero(np.diff(E) <= 0)
-    if bad.size:
-        raise FluxFileError(f"flux file {str(path)!r}, line {linenos[bad[0] + 1]}: energies must increase strictly")
-    if E[0] < 0:
-        raise FluxFileError(f"flux file {str(path)!r}, line {linenos[0]}: negative energy {E[0]} GeV")
+        phi = phi / width if kind == "centres_per_bin" else phi / e_unit
     neg = np.flatnonzero(phi < 0)
     if neg.size:
-        raise FluxFileError(f"flux file {str(path)!r}, line {linenos[neg[0]]}: negative flux {phi[neg[0]]}")
+        raise FluxFileError(f"{where}, line {linenos[neg[0]]}: negative flux {phi[neg[0]]}")
     if not np.any(phi > 0):
-        raise FluxFileError(f"flux file {str(path)!r}: the {flavour} column is zero everywhere")
+        raise FluxFileError(f"{where}: the {flavour} column is zero everywhere")
+    phi = phi * AREA_UNITS[spec.area_unit] / spec.pot  # -> nu / cm^2 / GeV / POT
     if width is None:
         nodes_E, nodes_phi = E, phi
     else:
@@ -260,6 +410,32 @@ def read_flux_table(path, flavour: str = "nu_mu", fmt: str = "auto", scale: floa
         scale=float(scale), units=units, source=str(path), nodes_E=nodes_E, nodes_phi=nodes_phi,
         binned=width is not None,
     )
+
+
+def plausibility(flux: Flux, reference: Flux, factor: float = PLAUSIBLE_FACTOR) -> list[str]:
+    """Messages for a user flux whose energy scale or integral is off the shipped ``reference`` by more than
+    ``factor``: flux-averaged energies (GeV) and integrals (nu / cm^2 / POT) are compared; [] when plausible."""
+    out = []
+    e_user, e_ref = flux.mean_energy(), reference.mean_energy()
+    if not (e_ref / factor <= e_user <= e_ref * factor):
+        out.append(f"flux {flux.name!r} ({flux.source}): flux-averaged energy {e_user:.4g} GeV, but the shipped "
+                   f"{reference.name!r} flux has {e_ref:.4g} GeV (range {reference.E_min:.3g}-{reference.E_max:.3g}"
+                   " GeV); is the energy unit right? set [experiment] flux_energy_unit (e.g. 'MeV')")
+    i_user, i_ref = flux.integral(), reference.integral()
+    if not (i_ref / factor <= i_user <= i_ref * factor):
+        out.append(f"flux {flux.name!r} ({flux.source}): integral {i_user:.4g} nu/cm^2/POT is {i_user / i_ref:.3g} x "
+                   f"the shipped {reference.name!r} flux ({i_ref:.4g}); check [experiment] flux_area_unit, flux_pot "
+                   "and flux_normalisation (per bin or per energy)")
+    return out
+
+
+def warn_if_implausible(flux: Flux, reference: Flux) -> list[str]:
+    """Warn (warnings.warn and the log) for each :func:`plausibility` message; returns the messages."""
+    msgs = plausibility(flux, reference)
+    for m in msgs:
+        _log.warning(m)
+        warnings.warn(m, UserWarning, stacklevel=2)
+    return msgs
 
 
 # ------------------------------------------------------------------------------ shipped parameterisations
@@ -306,5 +482,6 @@ def shipped_flux(name: str, flavour: str = "nu_mu", scale: float = 1.0) -> Param
     )
 
 
-__all__ = ["FLAVOURS", "Flux", "ParamFlux", "TableFlux", "available_fluxes", "check_flux_file", "read_flux_table",
-           "shipped_flux"]
+__all__ = ["AREA_UNITS", "ENERGY_UNITS", "FLAVOURS", "NORMALISATIONS", "Flux", "FluxFileSpec", "ParamFlux",
+           "TableFlux", "as_flux_spec", "available_fluxes", "check_card_keys", "check_flux_file", "plausibility", "read_flux_table",
+           "shipped_flux", "spec_from_card", "warn_if_implausible"]

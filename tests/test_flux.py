@@ -7,6 +7,7 @@ skip with a reason when that folder is absent.
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -173,3 +174,136 @@ def test_vertices_uniform_inside_volume(shape):
     if isinstance(shape, Box):
         u = (pts[:, 2] - shape.center_cm[2]) / shape.size_cm[2] + 0.5
         assert stats.kstest(u, "uniform").pvalue > 1e-3
+
+
+# ------------------------------------------------------------------------------------ user flux files: units
+def _shipped_table(E_scale=1.0, value_scale=1.0, n=300):
+    """The shipped MicroBooNE nu_mu flux sampled as a two-column table; E x E_scale, values x value_scale."""
+    f = shipped_flux("MicroBooNE_BNB", "nu_mu")
+    E = np.geomspace(f.E_min, f.E_max, n)
+    return np.c_[E * E_scale, f(E) * value_scale], f
+
+
+def test_declared_units_are_converted(tmp_path):
+    """The same flux in GeV / per GeV / per cm^2 / per POT and in MeV / per MeV / per m^2 / per 1e6 POT reads
+    back identically: 1 GeV = 1000 MeV, 1 m^2 = 1e4 cm^2 (independent numbers); rel 1e-12."""
+    gev, _ = _shipped_table()
+    mev = np.c_[gev[:, 0] * 1000.0, gev[:, 1] / 1000.0 * 1e4 * 1e6]  # per MeV, per m^2, for 1e6 POT
+    np.savetxt(tmp_path / "gev.dat", gev)
+    np.savetxt(tmp_path / "mev.dat", mev)
+    a = read_flux_table(tmp_path / "gev.dat")
+    b = read_flux_table(tmp_path / "mev.dat", energy_unit="MeV", area_unit="m2", pot=1e6)
+    assert b.integral() == pytest.approx(a.integral(), rel=1e-12)
+    assert b.mean_energy() == pytest.approx(a.mean_energy(), rel=1e-12)
+    assert b.integral() == pytest.approx(np.trapezoid(gev[:, 1], gev[:, 0]), rel=1e-3)
+
+
+def test_per_bin_and_per_energy_normalisation(tmp_path):
+    """Bin centres 0.1 GeV apart: per-bin contents = per-GeV values x 0.1 GeV."""
+    E = np.arange(0.1, 2.0, 0.1)
+    phi = np.exp(-E)
+    cols = np.zeros((len(E), 6))
+    cols[:, 1] = phi
+    np.savetxt(tmp_path / "per_gev.dat", np.c_[E, cols])
+    cols[:, 1] = phi * 0.1
+    np.savetxt(tmp_path / "per_bin.dat", np.c_[E, cols])
+    a = read_flux_table(tmp_path / "per_gev.dat", normalisation="per_energy")
+    b = read_flux_table(tmp_path / "per_bin.dat", normalisation="per_bin")
+    assert b.integral() == pytest.approx(a.integral(), rel=1e-9)
+    with pytest.raises(FluxFileError, match="normalisation"):
+        read_flux_table(tmp_path / "per_bin.dat", fmt="centres_per_GeV", normalisation="per_bin")
+
+
+def test_mev_table_read_as_gev_warns_loudly(tmp_path):
+    """A table in MeV given without flux_energy_unit is flagged (energy 1000x the shipped flux's)."""
+    from generator.flux import FluxFileSpec
+
+    mev, _ = _shipped_table(E_scale=1000.0, value_scale=1e-3)
+    np.savetxt(tmp_path / "mev.dat", mev)
+    e = experiment("MicroBooNE")
+    with pytest.warns(UserWarning, match="flux_energy_unit"):
+        e.with_overrides(flux_file=tmp_path / "mev.dat").flux("nu_mu")
+    spec = FluxFileSpec(tmp_path / "mev.dat", energy_unit="MeV")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = e.with_overrides(flux_file=spec).flux("nu_mu")
+    assert f.integral() == pytest.approx(e.flux("nu_mu").integral(), rel=0.01)
+
+
+def test_per_m2_exposure_table_read_as_per_cm2_pot_warns(tmp_path):
+    """Values per m^2 for 1e20 POT read as per cm^2 per POT are 1e16 x too large: the integral is flagged."""
+    tab, _ = _shipped_table(value_scale=1e4 * 1e20)
+    np.savetxt(tmp_path / "exposure.dat", tab)
+    with pytest.warns(UserWarning, match="flux_area_unit, flux_pot"):
+        experiment("MicroBooNE").with_overrides(flux_file=tmp_path / "exposure.dat").flux("nu_mu")
+
+
+TABLES = {
+    "empty": ("# only a comment\n\n", "is empty"),
+    "one_column": ("0.1\n0.2\n0.3\n", "1 column"),
+    "non_numeric": ("0.1 1.0\n0.2 lots\n", "line 2: .* not a row of numbers"),
+    "negative": ("0.1 1.0\n0.2 -3.0\n", "line 2: negative flux"),
+    "unsorted": ("0.1 1.0\n0.3 1.0\n0.2 1.0\n", "line 3: energies must increase strictly"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(TABLES))
+def test_bad_tables_name_the_resolved_path(tmp_path, monkeypatch, kind):
+    text, match = TABLES[kind]
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / f"{kind}.dat").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FluxFileError, match=match) as info:
+        read_flux_table(Path("sub") / f"{kind}.dat")
+    assert str((tmp_path / "sub" / f"{kind}.dat").resolve()) in str(info.value)
+
+
+def test_missing_table_names_the_resolved_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FluxFileError, match="does not exist") as info:
+        read_flux_table("nowhere.dat")
+    assert str(tmp_path.resolve() / "nowhere.dat") in str(info.value)
+
+
+CARD = """[model]
+preset = "BP-B"
+
+[experiment]
+name = "MicroBooNE"
+{extra}
+"""
+
+
+def test_card_flux_file_relative_to_the_card(tmp_path, monkeypatch):
+    """flux_file = "flux.dat" is the file next to the card, whatever the working directory."""
+    from generator.card import load_card
+
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    tab, _ = _shipped_table(E_scale=1000.0, value_scale=1e-3)
+    np.savetxt(cards / "flux.dat", tab)
+    (cards / "c.toml").write_text(CARD.format(extra='flux_file = "flux.dat"\nflux_energy_unit = "MeV"'))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    card = load_card(Path("..") / "cards" / "c.toml")
+    spec = card.experiment.flux_file
+    assert Path(spec) == (cards / "flux.dat").resolve()
+    assert spec.energy_unit == "MeV"
+    flux = experiment("MicroBooNE").with_overrides(flux_file=spec).flux("nu_mu")
+    assert flux.integral() == pytest.approx(experiment("MicroBooNE").flux("nu_mu").integral(), rel=0.01)
+
+
+@pytest.mark.parametrize(("extra", "match"), [
+    ('flux_energy_unit = "MeV"', r"experiment\.flux_energy_unit.*give flux_file too"),
+    ('flux_file = "f.dat"\nflux_energy_unit = "TeV"', r"experiment\.flux_energy_unit.*'TeV' is not allowed"),
+    ('flux_file = "f.dat"\nflux_area_unit = "km2"', r"experiment\.flux_area_unit"),
+    ('flux_file = "f.dat"\nflux_pot = -1.0', r"experiment\.flux_pot.*must be > 0"),
+    ('flux_file = "f.dat"\nflux_format = "centres_per_bin"\nflux_normalisation = "per_energy"',
+     r"experiment\.flux_normalisation.*matching"),
+])
+def test_card_flux_keys_are_validated(extra, match):
+    from generator.card import parse_card
+
+    with pytest.raises(CardError, match=match):
+        parse_card(CARD.format(extra=extra))

@@ -20,6 +20,7 @@ from tests.test_io_synthetic import coherent_block, make_run
 from generator.constants import PB_CM2, pdg_hnl
 from generator.io import OutputError, run_metadata, write_hepmc
 from generator.io.hepmc import read_hepmc_run_info
+from generator.io.nuhepmc import strip_timings
 from generator.record import EventBlock
 
 MM_PER_CM = 10.0  # independent of generator.constants: 1 cm = 10 mm
@@ -59,7 +60,9 @@ def test_roundtrip_pyhepmc(run, ascii_file):
         assert evt.momentum_unit == pyhepmc.Units.GEV and evt.length_unit == pyhepmc.Units.MM
         assert len(evt.particles) == b.n_particles
         assert evt.weights[0] == pytest.approx(b.weight[i], rel=RTOL)
-        assert evt.attributes["signal_process_id"].astype(int) == ich
+        # E.C.1 process ID of the channel; the channel index as in the ROOT branch
+        assert evt.attributes["signal_process_id"].astype(int) == 750 + ich
+        assert evt.attributes["channel"].astype(int) == ich
         # match particles by energy (continuous, unique): order may differ for the permuted block
         got_E = np.array([p.momentum.e for p in evt.particles])
         idx = [int(np.argmin(np.abs(b.p[i, :, 0] - e))) for e in got_E]
@@ -110,12 +113,12 @@ def test_run_info_cross_section_and_weights(run, ascii_file):
     events = _read_all(ascii_file)
     ri = events[0].run_info
     assert [(t.name, t.version) for t in ri.tools] == [("darkseesaw-gen", run_info["version"])]
-    assert list(ri.weight_names) == ["Default"]
+    assert list(ri.weight_names) == ["CV"]  # NuHepMC G.R.7
     assert str(ri.attributes["card"]) == run_info["card"]  # newlines, backslash and quotes survive
     assert str(ri.attributes["weight_unit"]) == "events"
     assert json.loads(str(ri.attributes["channels"])) == ["incoherent_p", "coherent_C12"]
     meta = json.loads(str(ri.attributes["metadata_json"]))
-    assert meta == json.loads(json.dumps(run_metadata(blocks, run_info)))
+    assert meta == json.loads(json.dumps(strip_timings(run_metadata(blocks, run_info))))
     assert read_hepmc_run_info(ascii_file) == meta
     # total cross section (pb): sum of channels, errors in quadrature; 1 pb = 1e-36 cm^2
     sigma_pb = (2.0e-41 + 5.0e-40) / 1e-36

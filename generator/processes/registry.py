@@ -23,6 +23,10 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from generator.errors import UnknownNameError
+from generator.flux import AREA_UNITS as FLUX_AREA_UNITS
+from generator.flux import ENERGY_UNITS as FLUX_ENERGY_UNITS
+from generator.flux import FORMATS as FLUX_FORMATS
+from generator.flux import NORMALISATIONS as FLUX_NORMALISATIONS
 
 @dataclass(frozen=True)
 class CardKey:
@@ -171,7 +175,14 @@ _UPSCATTERING_PROCESS = {
     "neutrino": CardKey(str, "nu_mu", doc="incoming species: nu_e, nu_mu, nu_tau or their _bar"),
 }
 _UPSCATTERING_EXPERIMENT = {
-    "flux_file": CardKey(str | None, None, doc="flux table replacing the shipped parameterisation"),
+    "flux_file": CardKey(str | None, None, doc="flux table replacing the shipped parameterisation (relative paths: "
+                                               "next to the card)"),
+    "flux_energy_unit": CardKey(str, "GeV", choices(FLUX_ENERGY_UNITS), "energy unit of the flux table"),
+    "flux_normalisation": CardKey(str, "auto", choices(FLUX_NORMALISATIONS),
+                                  "flux per unit energy ('per_energy') or per bin ('per_bin')"),
+    "flux_area_unit": CardKey(str, "cm2", choices(FLUX_AREA_UNITS), "area unit of the flux table (per cm2 or m2)"),
+    "flux_pot": CardKey(float, 1.0, positive, "POT the flux table's values are for"),
+    "flux_format": CardKey(str, "auto", choices(FLUX_FORMATS), "column layout of the flux table"),
     "pot": CardKey(float | None, None, positive, "protons on target"),
     "fiducial_mass_t": CardKey(float | None, None, positive, "fiducial mass in tonnes"),
 }
