@@ -126,3 +126,7 @@ class DataTableError(DataFileError):
 class FitError(DarkSeesawError):
     """A fit cannot be set up or did not converge: no signal in the fitted range, an unusable run
     directory, or a minimiser failure (message names the run, the quantity and the rule)."""
+
+
+class ClusterError(DarkSeesawError):
+    """A Dask cluster cannot be started or reached (message names the address or the worker count)."""

@@ -1,0 +1,55 @@
+"""Dask clusters for runs and scans: a local cluster of worker processes, or an existing scheduler.
+
+``dask_client(workers=N)`` starts a ``distributed.LocalCluster`` with N single-threaded worker processes (numba and
+numpy release the GIL only in places, so processes, not threads, give the speed-up); ``dask_client(scheduler=ADDRESS)``
+connects to a running scheduler, e.g. one started on HTCondor or Slurm with dask-jobqueue (README, "Running on a
+cluster"). The workers must see the run's output directory (a shared file system), because each task writes its
+files there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+
+from generator.errors import ClusterError
+
+
+@contextlib.contextmanager
+def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator:
+    """A ``distributed.Client``: on a new local cluster of ``workers`` processes, or on ``scheduler`` (address).
+
+    The local cluster and the client are closed when the block ends. Raises ClusterError when neither or both are
+    given, or when the scheduler cannot be reached.
+    """
+    from distributed import Client, LocalCluster
+
+    if (workers is None) == (scheduler is None):
+        msg = f"give exactly one of workers ({workers!r}) and scheduler ({scheduler!r})"
+        raise ClusterError(msg)
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            msg = f"cannot reach the Dask scheduler at {scheduler!r}: {exc}"
+            raise ClusterError(msg) from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    if workers < 1:
+        msg = f"workers = {workers}: must be >= 1"
+        raise ClusterError(msg)
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                           silence_logs=logging.ERROR)
+    client = Client(cluster)
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
+
+
+__all__ = ["ClusterError", "dask_client"]
