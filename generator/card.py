@@ -265,11 +265,18 @@ def _matrix(key: str, value, rows_first: bool) -> np.ndarray:
 
 @dataclass
 class RunSection:
-    """[run]: statistics, seed and sharding. n_events: events kept per channel."""
+    """[run]: statistics, seed and sharding.
+
+    n_events: total unweighted events of the run, shared among its channels in proportion to their rates, so that
+    every event carries the same weight (default 10000 when neither key is given); n_events_per_channel: instead,
+    this many events in every channel (each channel's events then sum to its own rate). For weighted runs the same
+    numbers count sampled points. seed: 0 <= seed < 2^63.
+    """
 
     name: str | None = None
     seed: int = 12345
-    n_events: int = 10000
+    n_events: int | None = None
+    n_events_per_channel: int | None = None
     weighted: bool = False
     n_adapt: int = 10
     evals_per_iter: int = 20000
@@ -278,13 +285,36 @@ class RunSection:
     progress: bool = True
 
     def validate(self, section: str) -> None:
+        if self.n_events is not None and self.n_events_per_channel is not None:
+            raise CardError(f"{section}.n_events_per_channel", "give only one of n_events (total, shared by rate) "
+                            "and n_events_per_channel")
         _positive(f"{section}.n_events", self.n_events)
+        _positive(f"{section}.n_events_per_channel", self.n_events_per_channel)
         _positive(f"{section}.n_adapt", self.n_adapt)
         _positive(f"{section}.evals_per_iter", self.evals_per_iter)
         _positive(f"{section}.n_shards", self.n_shards)
-        _positive(f"{section}.seed", self.seed, strict=False)
+        if not 0 <= self.seed < MAX_SEED:
+            raise CardError(f"{section}.seed", f"= {self.seed}: must satisfy 0 <= seed < 2^63 = {MAX_SEED}")
         if not 0 <= self.shard < self.n_shards:
             raise CardError(f"{section}.shard", f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}")
+
+    @property
+    def allocation(self) -> str:
+        """"per_channel" when n_events_per_channel is given, else "total"."""
+        return "per_channel" if self.n_events_per_channel is not None else "total"
+
+    @property
+    def events(self) -> int:
+        """The number the allocation uses: n_events_per_channel, or n_events (default DEFAULT_N_EVENTS)."""
+        if self.n_events_per_channel is not None:
+            return self.n_events_per_channel
+        return self.n_events if self.n_events is not None else DEFAULT_N_EVENTS
+
+
+#: Seeds are 64-bit signed integers in HepMC3 and numpy SeedSequence entropy: 0 <= seed < 2^63.
+MAX_SEED = 2**63
+#: Events of a run when the card gives neither n_events nor n_events_per_channel.
+DEFAULT_N_EVENTS = 10000
 
 
 class _ProcessBase:

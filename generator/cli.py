@@ -4,8 +4,9 @@
     dsgen xsec CARD [--json] [--emin GeV --emax GeV --n N --linear]
     dsgen mesons [CARD] [--json]
     dsgen cards [--json]
-    dsgen run CARD [-n N] [--seed S] [--out DIR] [--shard K --n-shards M] [--weighted] [--no-progress]
-    dsgen merge RUN_DIR [RUN_DIR ...] --out DIR
+    dsgen run CARD [-n N | --n-per-channel N] [--seed S] [--out DIR] [--overwrite] [--workers N | --scheduler ADDR]
+              [--shard K --n-shards M] [--weighted] [--no-progress]
+    dsgen merge SHARD_DIR [SHARD_DIR ...] --out DIR [--overwrite]
     dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR] [--seed S] [--data-release DIR]
     dsgen fit miniboone RUN_DIR [--data-release DIR] [--stat cnp|pearson|neyman] [--plot PNG] [--json]
     dsgen fit babar RUN_DIR [--data FILE] [--bkg-uncertainty 0.01] [--plot PNG] [--json]
@@ -78,7 +79,9 @@ def _cmd_run(args) -> int:
 
     card = open_card(args.card)
     if args.n is not None:
-        card.run.n_events = args.n
+        card.run.n_events, card.run.n_events_per_channel = args.n, None
+    if args.n_per_channel is not None:
+        card.run.n_events, card.run.n_events_per_channel = None, args.n_per_channel
     if args.seed is not None:
         card.run.seed = args.seed
     if args.shard is not None:
@@ -90,7 +93,8 @@ def _cmd_run(args) -> int:
     if args.no_progress:
         card.run.progress = False
     card.run.validate("run")
-    result = run_card(card, out_dir=args.out)
+    result = run_card(card, out_dir=args.out, overwrite=args.overwrite, workers=args.workers,
+                      scheduler=args.scheduler, argv=sys.argv)
     print(result.format())
     return 0
 
@@ -106,8 +110,9 @@ def _cmd_cards(args) -> int:
 def _cmd_merge(args) -> int:
     from generator.run import merge_runs
 
-    out = merge_runs(args.run_dirs, args.out)
-    print(f"merged {len(args.run_dirs)} shard(s) into {out}")
+    result = merge_runs(args.run_dirs, args.out, overwrite=args.overwrite, argv=sys.argv)
+    print(f"merged {len(args.run_dirs)} shard(s) into {result.out_dir}")
+    print(result.format())
     return 0
 
 
@@ -171,11 +176,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("run", help="generate, decay and write events for a card into outputs/<run name>/")
     r.add_argument("card", help=CARD_HELP)
-    r.add_argument("-n", type=int, help="number of events (overrides [run].n_events)")
-    r.add_argument("--seed", type=int, help="random seed (overrides [run].seed)")
+    n = r.add_mutually_exclusive_group()
+    n.add_argument("-n", type=int, metavar="N",
+                   help="total number of events of the run, shared among its channels in proportion to their rates "
+                        "so that every event has the same weight (overrides [run].n_events)")
+    n.add_argument("--n-per-channel", type=int, metavar="N",
+                   help="N events in every channel instead (overrides [run].n_events_per_channel)")
+    r.add_argument("--seed", type=int, help="random seed, 0 <= seed < 2^63 (overrides [run].seed)")
     r.add_argument("--out", help="output base directory (default: [output].directory, i.e. outputs/)")
-    r.add_argument("--shard", type=int, help="index of this shard (0-based)")
-    r.add_argument("--n-shards", type=int, help="total number of shards")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace a previous run in the run directory (only the files that run wrote)")
+    r.add_argument("--workers", type=int, metavar="N",
+                   help="run on N local worker processes (a Dask LocalCluster) and merge; same events as serial")
+    r.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on an existing Dask cluster (e.g. tcp://host:8786, started with dask-jobqueue on "
+                        "HTCondor or Slurm); the output directory must be on a shared file system")
+    r.add_argument("--shard", type=int, help="index of this shard (0-based), for running shards by hand")
+    r.add_argument("--n-shards", type=int, help="total number of shards (then: dsgen merge)")
     r.add_argument("--weighted", action="store_true", help="keep weighted events")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
@@ -185,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=_cmd_cards)
 
     m = sub.add_parser("merge", help="merge shard run directories of the same card into one run")
-    m.add_argument("run_dirs", nargs="+")
-    m.add_argument("--out", required=True)
+    m.add_argument("run_dirs", nargs="+", help="the shard directories (every shard of the run, any order)")
+    m.add_argument("--out", required=True, help="directory of the merged run (not one of the shards)")
+    m.add_argument("--overwrite", action="store_true", help="replace a previous run in --out")
     m.set_defaults(func=_cmd_merge)
 
     d = sub.add_parser("detect", help="apply a detector module to a run's ROOT ntuple")

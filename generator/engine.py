@@ -449,6 +449,7 @@ def sample_chunk(process, integ: Integration, size: int, seed: int, channel: int
         x, w = _sample(process, integ.amap, size, rng)
         stats.n_points, stats.sum_w, stats.sum_w2 = size, float(w.sum()), float((w * w).sum())
         keep = w > 0
+        local = np.flatnonzero(keep)
         x, wts = x[keep], w[keep] * weight
     else:
         xs, remaining = [], size
@@ -467,6 +468,9 @@ def sample_chunk(process, integ: Integration, size: int, seed: int, channel: int
             remaining -= len(acc)
         x = np.concatenate(xs) if xs else np.zeros((0, process.dim))
         wts = np.full(len(x), weight)
+        local = np.arange(len(x))
     stats.n_accepted = len(x)
     block = process.events(x, wts, _stream(seed, channel, _CHUNK_OFFSET + chunk, _TAG_KINEMATICS))
+    # index of each event within its chunk (its sampled point for weighted runs): the run adds the chunk's offset
+    block.info["event_id"] = local.astype(np.int64)
     return block, stats

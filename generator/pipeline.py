@@ -68,11 +68,14 @@ class ChannelPlan:
 
 @dataclass(frozen=True)
 class ChunkTask:
-    """Chunk ``chunk`` of channel ``channel``: ``size`` events (unweighted) or points (weighted)."""
+    """Chunk ``chunk`` of channel ``channel``: ``size`` events (unweighted) or points (weighted); ``first`` is the
+    index of its first event (point) in the whole run, so that ``first + index in chunk`` is an event's run-wide
+    ``event_id`` whichever shard makes it."""
 
     channel: int
     chunk: int
     size: int
+    first: int = 0
 
 
 @dataclass
@@ -115,30 +118,39 @@ class RunPlan:
 
 def plan_run(specs: Sequence, *, seed: int, n_events: int, allocation: str = "total", weighted: bool = False,
              n_adapt: int = 10, evals_per_iter: int = 20000, chunk_size: int = STREAM_CHUNK_EVENTS,
-             progress: bool = False, on_channel=None) -> RunPlan:
+             progress: bool = False, on_channel=None, integrations: Sequence[Integration] | None = None) -> RunPlan:
     """Integrate every channel (seed-only) and lay out the run's chunks.
 
     specs : ChannelSpec list (order fixes the channel indices, hence the random streams).
     n_events : total events of the run (allocation "total") or events per channel ("per_channel"); for weighted runs
         the same numbers count sampled points.
     on_channel : optional callback(name) after each channel is integrated (progress reporting).
+    integrations : the channels' integrations when already done (e.g. by the parent of a parallel run, so that its
+        shards do not repeat them); they must come from ``plan_run`` with the same specs and seed.
     """
     if allocation not in ALLOCATIONS:
         raise ValueError(f"allocation = {allocation!r}: allowed {ALLOCATIONS}")
     if n_events <= 0:
         raise ValueError(f"n_events = {n_events}: must be > 0")
-    integs = []
-    for k, spec in enumerate(specs):
-        integs.append(integrate(spec.process, seed, channel=k, n_adapt=n_adapt, evals_per_iter=evals_per_iter,
-                                progress=progress))
-        if on_channel is not None:
-            on_channel(spec.name)
+    if integrations is not None:
+        names = [i.process for i in integrations]
+        if names != [s.process.name for s in specs]:
+            msg = f"integrations of {names} do not match the channels {[s.process.name for s in specs]}"
+            raise ValueError(msg)
+        integs = list(integrations)
+    else:
+        integs = []
+        for k, spec in enumerate(specs):
+            integs.append(integrate(spec.process, seed, channel=k, n_adapt=n_adapt, evals_per_iter=evals_per_iter,
+                                    progress=progress))
+            if on_channel is not None:
+                on_channel(spec.name)
     rates = np.array([i.rate for i in integs])
     if allocation == "total":
         counts = allocate_events(rates, n_events)
     else:
         counts = np.full(len(integs), n_events, dtype=np.int64)
-    channels, tasks = [], []
+    channels, tasks, first = [], [], 0
     for k, (spec, integ, n) in enumerate(zip(specs, integs, counts, strict=True)):
         n = int(n)
         if weighted:
@@ -150,7 +162,9 @@ def plan_run(specs: Sequence, *, seed: int, n_events: int, allocation: str = "to
         sizes = chunk_plan(n, chunk_size)
         channels.append(ChannelPlan(index=k, spec=spec, integration=integ, n_events=n, chunks=sizes,
                                     event_weight=w))
-        tasks.extend(ChunkTask(k, c, s) for c, s in enumerate(sizes))
+        for c, size in enumerate(sizes):
+            tasks.append(ChunkTask(k, c, size, first))
+            first += size
     return RunPlan(seed=seed, weighted=weighted, allocation=allocation, n_events=n_events, channels=channels,
                    tasks=tasks)
 
@@ -161,6 +175,7 @@ def produce_chunk(plan: RunPlan, task: ChunkTask, decay=None) -> ChunkOutput:
     block, stats = sample_chunk(ch.spec.process, ch.integration, task.size, plan.seed, task.channel, task.chunk,
                                 plan.weighted, ch.event_weight)
     block.channel = ch.name
+    block.info["event_id"] = block.info["event_id"] + task.first
     if decay is not None:
         rng = np.random.default_rng([plan.seed, DECAY_STREAM, task.channel, task.chunk])
         blocks = [b for b in decay(block, rng) if b.n_events]

@@ -1,14 +1,28 @@
-"""Run orchestration behind `dsgen run`: card -> model -> channels -> engine -> decays -> files.
+"""Run orchestration behind `dsgen run`: card -> model -> channels -> plan -> chunks -> decays -> streamed files.
 
-Each registered production (generator.processes.registry) builds ``list[ChannelSpec]`` from the card; the engine
-generates every channel; the decay step decays the HNLs (and Z'/phi'); writers put HepMC3, ROOT, plots and
-summary.json into ``<output.directory>/<run name>/`` (``.../<run name>/shard_<k>_of_<K>/`` for a shard).
+A run is planned once (generator.pipeline.plan_run: seed-only integration of every channel, events shared among
+channels by rate, chunks of fixed size), then produced chunk by chunk; every chunk is decayed and handed to the
+streaming writers of the card's formats (generator.io.formats), to the control plots and, at the end, the detector
+reads the finished events file in chunks. Peak memory is bounded by the chunk size, never by the number of events.
+
+Output safety (generator.io.rundir.RunDirectory): a run takes a lock on its directory before any work, refuses a
+directory that holds files unless ``overwrite`` (which removes the previous run's files), checks free space against
+the estimated size of its outputs, stages every file as ``*.part`` and publishes them all at the end.
+
+Sharding: shard k of K (``[run] shard / n_shards`` or ``--shard/--n-shards``) makes a contiguous range of the run's
+ordered chunk list; :func:`merge_runs` streams the shards' files into one run equal, event for event, to the unsharded
+one. ``workers``/``scheduler`` run the shards on a Dask cluster and merge them (generator.parallel).
+
 Everything here is callable from Python: ``run_card(load_card(path))`` does what the CLI does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,55 +31,46 @@ import numpy as np
 
 from generator import __version__
 from generator.channel import ChannelSpec
-from generator.engine import GenerationResult, generate, merge
-from generator.errors import DataFileError
-from generator.io.atomic import atomic_path
-from generator.io.formats import write_formats
+from generator.errors import CardError, RunDirectoryError
+from generator.io.formats import OUTPUT_FORMATS, get_output_format
+from generator.io.rundir import RunDirectory
+from generator.pipeline import DECAY_PRESCAN_STREAM, RunPlan, iterate_chunks, plan_run
 from generator.processes.registry import production
-from generator.record import EventBlock
 
-@dataclass
-class ChannelRun:
-    spec: ChannelSpec
-    result: GenerationResult
-
-    def summary(self) -> dict:
-        r, s = self.result, self.spec
-        d = {
-            "name": s.name, "production": s.production, "target": s.target, "regime": s.regime,
-            "final_hnl": s.final_hnl,
-            "sigma_cm2": (r.integral / s.exposure) if s.exposure else None,
-            "sigma_err_cm2": (r.error / s.exposure) if s.exposure else None,
-            "expected_events": r.integral, "expected_events_err": r.error,
-            "expected_events_vegas": r.integral_vegas, "expected_events_vegas_err": r.error_vegas,
-            "vegas_chi2_dof": r.chi2_dof, "n_generated": r.n_generated, "n_events": int(r.block.n_events),
-            "weighted": r.weighted, "unweighting_efficiency": r.unweighting_efficiency,
-            "overweight_fraction": r.overweight_fraction,
-            # sums kept so that shards merge exactly (generator.run.merge_runs)
-            "sum_w": r.sum_w, "sum_w2": r.sum_w2, "n_overweight": r.n_overweight, "chunks": list(r.chunks),
-            "w_max": r.w_max, "timing_s": r.timing_s,
-        }
-        d.update(s.extra)
-        return d
+#: Approximate size of one event (bytes) in each output, measured on the shipped MiniBooNE card (`make bench`);
+#: used only for the free-space check before a run (which allows a 10% margin on top).
+BYTES_PER_EVENT = {"hepmc3": 1500.0, "hepmc3.gz": 450.0, "root": 420.0, "rntuple": 420.0, "detector": 160.0}
+#: Shards per worker when a run is spread over a Dask cluster (several per worker balance the load).
+SHARDS_PER_WORKER = 4
+#: Hidden folder of a parallel run's shards inside its run directory (removed after the merge).
+SHARDS_DIR = ".shards"
+SUMMARY = "summary.json"
+PLOT_STATE = "control_histograms.npz"
 
 
 @dataclass
 class RunResult:
+    """Outcome of a run: the summary (also in summary.json), the files written ({kind: path}), the directory and,
+    for in-memory runs (``write=False``), the decayed event blocks."""
+
     card: object
     out_dir: Path
-    channels: list[ChannelRun]
-    blocks: list = field(default_factory=list)
-    summary: dict = field(default_factory=dict)
+    summary: dict
     files: dict = field(default_factory=dict)
+    blocks: list = field(default_factory=list)
 
     def format(self) -> str:
         s = self.summary
         lines = [f"run {s['run_name']} (seed {s['seed']}, shard {s['shard']}/{s['n_shards']}): {self.out_dir}"]
-        lines.append(f"  {'channel':<44}{'sigma [cm^2]':>14}{'expected events':>24}{'generated':>11}{'kept':>9}")
+        lines.append(f"  {s['n_events_written']} events ({_allocation_text(s)})")
+        lines.append(f"  {'channel':<44}{'sigma':>26}{'expected events':>24}{'events':>9}")
         for c in s["channels"]:
-            sig = f"{c['sigma_cm2']:14.4g}" if c["sigma_cm2"] is not None else f"{'-':>14}"
+            if c.get("sigma_cm2") is not None:
+                sig = f"{c['sigma_cm2']:.4g} cm2 {c.get('sigma_scale', '')}".rstrip()
+            else:
+                sig = "-"
             ev = f"{c['expected_events']:.4g} +- {c['expected_events_err']:.2g}"
-            lines.append(f"  {c['name']:<44}{sig}{ev:>24}{c['n_generated']:>11}{c['n_events']:>9}")
+            lines.append(f"  {c['name']:<44}{sig:>26}{ev:>24}{c['n_events_written']:>9}")
         total, after = s["expected_events_total"], s["expected_events_after_decays_total"]
         lines.append(f"  total expected events: {total:.4g} +- {s['expected_events_total_err']:.2g}")
         if abs(after - total) > 1e-9 * max(total, 1):
@@ -76,10 +81,20 @@ class RunResult:
             d = s["detector"]
             lines.append(f"  detector {d['detector']}: {d['expected_events_after']:.4g} events after cuts "
                          f"(efficiency {d['efficiency']:.3%})")
-        lines.append(f"  time: {s['timing_s']['total']:.1f} s")
+        if "timing_s" in s:
+            lines.append(f"  time: {s['timing_s']['total']:.1f} s")
         return "\n".join(lines)
 
 
+def _allocation_text(s: dict) -> str:
+    if s["allocation"] == "per_channel":
+        return f"n_events_per_channel = {s['n_events']}"
+    if s["weighted"]:
+        return f"weighted, {s['n_events']} points shared by rate"
+    return f"n_events = {s['n_events']} shared by rate, each event weighs {s['event_weight']:.4g} {s['weight_unit']}"
+
+
+# ------------------------------------------------------------------------------------------------ building blocks
 def build_channels(card, model) -> list[ChannelSpec]:
     """All channels of a card: those of each production named in [process], in card order, each built by its
     entry in the production registry (generator.processes.registry)."""
@@ -101,204 +116,443 @@ def output_dir(card, out_base: str | Path | None = None) -> Path:
     return d
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write JSON atomically (temp file + rename)."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, default=_json_default) + "\n")
-
-
 def _json_default(obj):
-    if isinstance(obj, (np.floating, np.integer)):
+    if isinstance(obj, np.floating | np.integer):
         return obj.item()
     if isinstance(obj, np.ndarray):
         return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
     msg = f"not JSON serialisable: {type(obj)}"
     raise TypeError(msg)
 
 
-def _stage_bar(card, total: int):
-    """Progress bar over the stages of a run (generation per channel, decays, each output)."""
-    if not card.run.progress:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"run {card.name}", unit="stage")
+def _dump(data: dict) -> str:
+    return json.dumps(data, indent=2, default=_json_default) + "\n"
 
 
-def _advance(bar, label: str) -> None:
-    if bar is not None:
-        bar.set_postfix_str(label)
-        bar.update(1)
+def estimate_bytes(card, n_events: int) -> float:
+    """Estimated size (bytes) of a run's outputs for ``n_events`` events (BYTES_PER_EVENT)."""
+    total = 0.0
+    for name in card.output.formats:
+        key = "hepmc3.gz" if name == "hepmc3" and card.output.gzip else name
+        total += BYTES_PER_EVENT.get(key, BYTES_PER_EVENT["root"]) * n_events
+    if card.detector is not None:
+        total += BYTES_PER_EVENT["detector"] * n_events
+    return total
 
 
-def decay_by_chunk(blocks: list, model, decay_section, seed: int) -> list:
-    """Decay produced events chunk by chunk, each production chunk with its own stream [seed, 99, block, chunk].
-
-    The accept-reject bounds come from seed-only prescans (one DecayPlan per run), so the decayed events of a
-    chunk are the same whichever shard produced it: shards merge into exactly the events of the unsharded run.
-    Output blocks are grouped by (channel, topology), events ordered by chunk.
-    """
-    from generator.decay import DecayPlan, decay_blocks
-
-    plan = DecayPlan(model, decay_section, prescan_seed=[seed, 98])
-    groups: dict[tuple, list] = {}
-    for k, block in enumerate(blocks):
-        chunk = np.asarray(block.info.get("chunk", np.zeros(block.n_events, dtype=np.int64)))
-        for c in np.unique(chunk):
-            rng = np.random.default_rng([seed, 99, k, int(c)])
-            for out in decay_blocks([block.select(chunk == c)], model, decay_section, rng, plan=plan):
-                key = (out.channel, out.pdg.tobytes(), out.status.tobytes(), out.mother.tobytes())
-                groups.setdefault(key, []).append(out)
-    return [EventBlock.concatenate(parts) for parts in groups.values()]
-
-
-def run_card(card, out_dir: str | Path | None = None, write: bool = True) -> RunResult:
-    """Generate, decay and write a card's events. Returns the RunResult (summary, blocks, file paths)."""
-    from generator.model.model import Model
-
-    t0 = time.perf_counter()
-    rc = card.run
+def _check_card(card, write: bool) -> None:
+    card.run.validate("run")
     if write and card.detector is not None and "root" not in card.output.formats:
-        from generator.errors import CardError
-
-        key = "output.formats"
         msg = (f"{card.output.formats}: [detector] {card.detector.name!r} reads the ROOT TTree, "
                "add 'root' to the formats")
-        raise CardError(key, msg)
-    model = Model(card.parameters())
-    specs = build_channels(card, model)
-    n_out = (len(card.output.formats) + int(card.output.plots) + int(card.detector is not None)) if write else 0
-    bar = _stage_bar(card, len(specs) + int(card.decay.enabled) + n_out)
-    runs = []
-    for i, spec in enumerate(specs):
-        res = generate(
-            spec.process, n_events=rc.n_events, seed=rc.seed + 7919 * i, shard=rc.shard, n_shards=rc.n_shards,
-            n_adapt=rc.n_adapt, evals_per_iter=rc.evals_per_iter, weighted=rc.weighted, progress=rc.progress,
-        )
-        res.block.channel = spec.name
-        runs.append(ChannelRun(spec, res))
-        _advance(bar, f"generated {spec.name}")
-    t_gen = time.perf_counter() - t0
-    blocks = [r.result.block for r in runs]
-    if card.decay.enabled:
-        blocks = decay_by_chunk(blocks, model, card.decay, rc.seed)
-        _advance(bar, "decays")
-    t_dec = time.perf_counter() - t0 - t_gen
-    summary = _summary(card, model, runs, blocks)
-    result = RunResult(card=card, out_dir=output_dir(card, out_dir), channels=runs, blocks=blocks, summary=summary)
-    if write:
-        _write_outputs(result, model, lambda label: _advance(bar, label))
-    if bar is not None:
-        bar.close()
-    summary["timing_s"] = {"generation": t_gen, "decay": t_dec, "total": time.perf_counter() - t0}
-    if write:
-        write_json(result.out_dir / "summary.json", summary)
-        result.files["summary"] = str(result.out_dir / "summary.json")
-    return result
+        raise CardError("output.formats", msg)
+    for name in card.output.formats:
+        get_output_format(name)
 
 
-def _summary(card, model, runs: list[ChannelRun], blocks: list) -> dict:
-    chans = [r.summary() for r in runs]
-    # after the decay step: forced channels carry their branching ratio in the weights, and events whose decay
-    # was forced into a volume carry that probability; these sums are the rates of the decayed samples.
-    after = {}
-    for b in blocks:
-        after[b.channel] = after.get(b.channel, 0.0) + float(b.weight.sum())
-    for c in chans:
-        c["expected_events_after_decays"] = after.get(c["name"], 0.0)
-    tot = sum(c["expected_events"] for c in chans)
-    err = float(np.sqrt(sum(c["expected_events_err"] ** 2 for c in chans)))
-    exp = card.experiment
+def _progress(card, total: int, desc: str):
+    if not card.run.progress:
+        return None
+    from generator.progress import progress_bar
+
+    return progress_bar(total, desc, enabled=True)
+
+
+# ------------------------------------------------------------------------------------------------ the header
+def _channel_header(ch) -> dict:
+    """Per-channel numbers known before any event (from the seed-only integration)."""
+    s, integ = ch.spec, ch.integration
+    d = {
+        "index": ch.index, "name": s.name, "production": s.production, "target": s.target, "regime": s.regime,
+        "final_hnl": s.final_hnl, "weight_unit": integ.weight_unit,
+        "expected_events": integ.rate, "expected_events_err": integ.rate_err,
+        "expected_events_vegas": integ.vegas, "expected_events_vegas_err": integ.vegas_err,
+        "vegas_chi2_dof": integ.vegas_chi2_dof, "expected_events_prescan": integ.prescan,
+        "expected_events_prescan_err": integ.prescan_err, "w_max": integ.w_max,
+        "unweighting_efficiency": integ.efficiency, "n_events": ch.n_events, "n_chunks": len(ch.chunks),
+        "exposure_cm2_inv": s.exposure,
+    }
+    d.update(_cross_section(s, integ.rate, integ.rate_err))
+    d.update(s.extra)
+    return d
+
+
+def _cross_section(spec, rate: float, rate_err: float) -> dict:
+    """Cross-section fields of a channel with their target scale (generator.xsec.cross_section_fields)."""
+    from generator.xsec import cross_section_fields
+
+    return cross_section_fields(spec, rate, rate_err, spec.exposure)
+
+
+def run_header(card, model, plan: RunPlan, argv: list[str] | None = None) -> dict:
+    """Everything about a run known before its first event (the writers' header; no shard-specific entries)."""
+    from generator.provenance import build_provenance
+
+    chans = [_channel_header(ch) for ch in plan.channels]
     spec = model.spectrum
-    # exposure of the run: POT (neutrino beams), integrated luminosity per running point (colliders), kaon decays
     pots = {c["pot"] for c in chans if c.get("pot")}
     lumis = {(c.get("run") or c.get("sqrt_s_GeV")): c["luminosity_fb"] for c in chans if c.get("luminosity_fb")}
     kaons = {c["n_decays"] for c in chans if c.get("n_decays")}
+    prov = build_provenance(card, model, argv)
+    units = {c["weight_unit"] for c in chans}
+    unweighted_total = plan.allocation == "total" and not plan.weighted
     return {
-        "version": __version__, "run_name": card.name, "seed": card.run.seed, "shard": card.run.shard,
-        "n_shards": card.run.n_shards, "card": card.text, "model": card.parameters().name,
-        "experiment": exp.name if exp else None,
-        "channels": chans, "expected_events_total": tot, "expected_events_total_err": err,
-        "expected_events_after_decays_total": float(sum(c["expected_events_after_decays"] for c in chans)),
+        "version": __version__, "run_name": card.name, "seed": card.run.seed, "card": card.text,
+        "model": prov["model_name"], "provenance": prov,
+        "experiment": card.experiment.name if card.experiment else None,
+        "weighted": plan.weighted, "allocation": plan.allocation, "n_events": plan.n_events,
+        "event_weight": (plan.total_rate / plan.n_events) if unweighted_total else None,
+        "weight_unit": units.pop() if len(units) == 1 else "mixed",
+        "n_chunks_total": len(plan.tasks),
+        "channels": chans,
+        "expected_events_total": plan.total_rate, "expected_events_total_err": plan.total_rate_err,
         "hnl_mass_GeV": {n: spec.mass(n) for n in spec.heavy_names},
         "hnl_ctau0_cm": {n: model.ctau0_cm(n) for n in spec.heavy_names},
-        "weighted": card.run.weighted,
+        "vertex_convention": model.convention,
         "pot": max(pots) if pots else None,
         "luminosity_fb": float(sum(lumis.values())) if lumis else None,
         "n_kaon_decays": max(kaons) if kaons else None,
-        "vertex_convention": model.convention,
     }
 
 
-def _write_outputs(result: RunResult, model, done=lambda label: None) -> None:
-    """Write the event files of every [output] format (generator.io.formats registry), plots, detector."""
-    card, out = result.card, result.out_dir
-    out.mkdir(parents=True, exist_ok=True)
-    run_info = dict(result.summary)
-    result.files.update(write_formats(out, result.blocks, run_info, card.output, done))
-    if card.output.plots:
-        from generator.plots import control_plots
-
-        result.files["plots"] = [str(p) for p in control_plots(result.blocks, out)]
-        done("plots")
-    if card.detector is not None:
-        from detectors import detect_main
-
-        det = detect_main(card.detector.name, result.files["root"], out_dir=out,
-                          seed=card.detector.seed, data_release=card.detector.data_release_path(card.path))
-        result.summary["detector"] = det
-        done(f"detector {card.detector.name}")
+def _finish_summary(header: dict, plan: RunPlan, shard: int, n_shards: int, tasks) -> dict:
+    """The header plus what this shard's chunks produced (sums that add across shards)."""
+    summary = json.loads(json.dumps(header, default=_json_default))
+    for c, ch in zip(summary["channels"], plan.channels, strict=True):
+        c["sampled"] = ch.stats.as_dict()
+        c["expected_events_after_decays"] = ch.sum_w_after_decays
+        c["n_events_written"] = ch.n_written
+    _derived(summary)
+    summary.update(shard=shard, n_shards=n_shards,
+                   chunks=[[t.channel, t.chunk, t.first, t.size] for t in tasks])
+    return summary
 
 
-def merge_runs(run_dirs: list[str | Path], out_dir: str | Path) -> Path:
-    """Merge the summary.json of shard runs of one card into the estimates of the unsharded run.
+def _derived(summary: dict) -> None:
+    """Totals and sampled-estimate diagnostics recomputed from the per-channel sums (used after a merge too)."""
+    for c in summary["channels"]:
+        s = c["sampled"]
+        n = s["n_points"]
+        mean = s["sum_w"] / n if n else 0.0
+        c["expected_events_sampled"] = mean
+        c["expected_events_sampled_err"] = math.sqrt(max(s["sum_w2"] / n - mean**2, 0.0) / n) if n else 0.0
+        c["overweight_fraction"] = s["n_overweight"] / n if n else 0.0
+    summary["expected_events_after_decays_total"] = float(sum(c["expected_events_after_decays"]
+                                                              for c in summary["channels"]))
+    summary["n_events_written"] = int(sum(c["n_events_written"] for c in summary["channels"]))
 
-    Per channel, sums of weights, of squared weights and of generated points add (generator.engine.merge
-    does the same for in-memory results), so the merged rate and error equal the single-process run's.
+
+# ------------------------------------------------------------------------------------------------ one process
+def _decayer(card, model):
+    if not card.decay.enabled:
+        return None
+    from generator.decay import DecayPlan, decay_blocks
+
+    dplan = DecayPlan(model, card.decay, prescan_seed=[card.run.seed, DECAY_PRESCAN_STREAM])
+
+    def decay(block, rng):
+        return decay_blocks([block], model, card.decay, rng, plan=dplan)
+
+    return decay
+
+
+def _open_writers(card, rd: RunDirectory, header: dict) -> dict:
+    writers = {}
+    for name, fmt in OUTPUT_FORMATS.items():
+        if name in card.output.formats:
+            writers[name] = (fmt, fmt.open(rd.stage(fmt.file_name(card.output)), header, card.output))
+    return writers
+
+
+def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, overwrite: bool = False,
+             workers: int | None = None, scheduler: str | None = None, argv: list[str] | None = None) -> RunResult:
+    """Generate, decay and write a card's events; returns the RunResult.
+
+    out_dir : base directory (default [output].directory); the run goes to <out_dir>/<run name>[/shard_k_of_K].
+    write : False keeps the (small!) run in memory and writes nothing (RunResult.blocks).
+    overwrite : replace a previous run in the directory (its own files only).
+    workers, scheduler : run the shards on a local Dask cluster of ``workers`` processes, or on the Dask scheduler at
+        ``scheduler``, then merge them; the events are the same as the serial run's.
     """
-    summaries = []
-    for d in run_dirs:
-        path = Path(d) / "summary.json"
-        try:
-            summaries.append(json.loads(path.read_text()))
-        except (OSError, json.JSONDecodeError) as exc:
-            msg = f"cannot read shard summary {path}: {exc}"
-            raise DataFileError(msg) from None
+    _check_card(card, write)
+    if write and ((workers is not None and workers > 1) or scheduler is not None):
+        return run_parallel(card, out_dir, workers=workers, scheduler=scheduler, overwrite=overwrite, argv=argv)
+    from generator.model.model import Model
+
+    t0 = time.perf_counter()
+    model = Model(card.parameters())
+    specs = build_channels(card, model)
+    rc = card.run
+    out = output_dir(card, out_dir)
+    if not write:
+        plan = _plan(card, specs)
+        header = run_header(card, model, plan, argv)
+        tasks = plan.shard_tasks(rc.shard, rc.n_shards)
+        blocks = [b for o in iterate_chunks(plan, tasks, _decayer(card, model)) for b in o.blocks]
+        summary = _finish_summary(header, plan, rc.shard, rc.n_shards, tasks)
+        summary["timing_s"] = {"total": time.perf_counter() - t0}
+        return RunResult(card=card, out_dir=out, summary=summary, blocks=blocks)
+    n_est = rc.events * (len(specs) if rc.allocation == "per_channel" else 1)
+    with RunDirectory(out, overwrite=overwrite, needed_bytes=estimate_bytes(card, n_est) / rc.n_shards,
+                      label=f"run {card.name}, seed {rc.seed}") as rd:
+        result = _run_into(card, model, specs, rd, argv, t0)
+    return result
+
+
+def _plan(card, specs, integrations=None) -> RunPlan:
+    rc = card.run
+    bar = _progress(card, len(specs), f"integrate {card.name}") if integrations is None else None
+    plan = plan_run(specs, seed=rc.seed, n_events=rc.events, allocation=rc.allocation, weighted=rc.weighted,
+                    n_adapt=rc.n_adapt, evals_per_iter=rc.evals_per_iter,
+                    on_channel=(lambda name: bar.update(1)) if bar is not None else None, integrations=integrations)
+    if bar is not None:
+        bar.close()
+    return plan
+
+
+def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: bool = True,
+              integrations=None) -> RunResult:
+    """Plan, produce, decay and write (staged) into ``rd``; then detector, summary and commit."""
+    rc = card.run
+    plan = _plan(card, specs, integrations)
+    t_plan = time.perf_counter() - t0
+    header = run_header(card, model, plan, argv)
+    tasks = plan.shard_tasks(rc.shard, rc.n_shards)
+    writers = _open_writers(card, rd, header)
+    plots = _plots(card, header) if card.output.plots else None
+    bar = _progress(card, sum(t.size for t in tasks), f"events {card.name}")
+    for chunk in iterate_chunks(plan, tasks, _decayer(card, model)):
+        for _, w in writers.values():
+            w.write(chunk.blocks)
+        if plots is not None:
+            plots.fill(chunk.blocks)
+        if bar is not None:
+            bar.update(chunk.task.size)
+    if bar is not None:
+        bar.close()
+    t_events = time.perf_counter() - t0 - t_plan
+    summary = _finish_summary(header, plan, rc.shard, rc.n_shards, tasks)
+    files = {}
+    for name, (fmt, w) in writers.items():
+        w.close(summary)
+        files[name] = str(rd.path / fmt.file_name(card.output))
+    if plots is not None:
+        files["plots"] = _save_plots(plots, rd)
+    return _conclude(card, rd, summary, files, detector, t0, {"plan": t_plan, "events": t_events})
+
+
+def _conclude(card, rd: RunDirectory, summary: dict, files: dict, detector: bool, t0: float,
+              timing: dict) -> RunResult:
+    """Detector (on the staged events file), summary.json, commit."""
+    if detector and card.detector is not None and summary["n_shards"] == 1:
+        summary["detector"] = _detect(card, rd, files)
+        files["detector"] = str(rd.path)
+    timing["total"] = time.perf_counter() - t0
+    summary["timing_s"] = timing
+    rd.stage(SUMMARY).write_text(_dump(summary))
+    files["summary"] = str(rd.path / SUMMARY)
+    rd.commit({"run_name": summary["run_name"], "seed": summary["seed"], "shard": summary["shard"],
+               "n_shards": summary["n_shards"]})
+    return RunResult(card=card, out_dir=rd.path, summary=summary, files=files)
+
+
+def _detect(card, rd: RunDirectory, files: dict) -> dict:
+    from detectors import detect_main
+
+    root = rd.staged_path("events.root")
+    return detect_main(card.detector.name, root, out_dir=rd.path, seed=card.detector.seed,
+                       data_release=card.detector.data_release_path(card.path), stage=rd.stage)
+
+
+def _plots(card, header: dict):
+    from generator.plots import ControlPlots
+
+    return ControlPlots(header)
+
+
+def _save_plots(plots, rd: RunDirectory) -> list[str]:
+    with open(rd.stage(PLOT_STATE), "wb") as fh:
+        np.savez(fh, **plots.to_dict())
+    return [str(p) for p in plots.render(rd.stage)]
+
+
+# ------------------------------------------------------------------------------------------------ merge
+def _read_summary(d: Path) -> dict:
+    path = Path(d) / SUMMARY
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        msg = f"cannot read shard summary {path}: {exc}"
+        raise RunDirectoryError(msg) from None
+
+
+def check_shards(summaries: list[dict], dirs: list[Path]) -> None:
+    """Refuse shards of different cards, seeds, event counts or versions, and incomplete or overlapping sets."""
     first = summaries[0]
-    for s in summaries[1:]:
-        if s["card"] != first["card"] or s["seed"] != first["seed"]:
-            msg = (f"shard {s['run_name']} (seed {s['seed']}) is not from the same card and seed as "
-                   f"{first['run_name']}; shards merge only with the same card text and seed")
-            raise DataFileError(msg)
+    for s, d in zip(summaries, dirs, strict=True):
+        for key in ("card", "seed", "n_events", "allocation", "weighted", "version", "n_shards", "n_chunks_total"):
+            if s.get(key) != first.get(key):
+                msg = (f"shard {d} differs from {dirs[0]} in {key!r} ({s.get(key)!r} vs {first.get(key)!r}); shards "
+                       "merge only when made from the same card, seed, n_events and version")
+                raise RunDirectoryError(msg)
     shards = sorted(s["shard"] for s in summaries)
     if shards != list(range(first["n_shards"])):
-        msg = f"shards {shards} do not cover 0..{first['n_shards'] - 1}; merge every shard of the run"
-        raise DataFileError(msg)
-    merged = dict(first)
-    chans = []
-    for k, c0 in enumerate(first["channels"]):
-        parts = [s["channels"][k] for s in summaries]
-        sum_w = sum(p["sum_w"] for p in parts)
-        sum_w2 = sum(p["sum_w2"] for p in parts)
-        n = sum(p["n_generated"] for p in parts)
-        mean = sum_w / n
-        err = float(np.sqrt(max(sum_w2 / n - mean**2, 0.0) / n))
-        c = dict(c0)
-        scale = (c0["sigma_cm2"] / c0["expected_events"]) if c0.get("sigma_cm2") else None
-        c.update(expected_events=mean, expected_events_err=err, n_generated=n, sum_w=sum_w, sum_w2=sum_w2,
-                 n_events=sum(p["n_events"] for p in parts), chunks=sorted(x for p in parts for x in p["chunks"]),
-                 n_overweight=sum(p["n_overweight"] for p in parts))
-        c["overweight_fraction"] = c["n_overweight"] / n
-        if scale is not None:
-            c["sigma_cm2"], c["sigma_err_cm2"] = mean * scale, err * scale
-        chans.append(c)
-    merged.update(channels=chans, shard=0, n_shards=1,
-                  expected_events_total=sum(c["expected_events"] for c in chans),
-                  expected_events_total_err=float(np.sqrt(sum(c["expected_events_err"] ** 2 for c in chans))),
-                  merged_from=[str(d) for d in run_dirs])
-    out = Path(out_dir)
-    write_json(out / "summary.json", merged)
+        msg = (f"shards {shards} of {first['n_shards']} given; merge needs every shard 0..{first['n_shards'] - 1} "
+               "exactly once")
+        raise RunDirectoryError(msg)
+    firsts = [c[2] for s in sorted(summaries, key=lambda s: s["shard"]) for c in s["chunks"]]
+    if len(firsts) != first["n_chunks_total"] or firsts != sorted(firsts):
+        msg = f"the shards hold {len(firsts)} chunks of the run's {first['n_chunks_total']}: incomplete or overlapping"
+        raise RunDirectoryError(msg)
+
+
+def merged_summary(summaries: list[dict]) -> dict:
+    """Summary of the union of shards: every sum added, every derived number recomputed."""
+    ordered = sorted(summaries, key=lambda s: s["shard"])
+    out = json.loads(json.dumps(ordered[0]))
+    for k, c in enumerate(out["channels"]):
+        parts = [s["channels"][k] for s in ordered]
+        c["sampled"] = {key: sum(p["sampled"][key] for p in parts) for key in c["sampled"]}
+        c["expected_events_after_decays"] = float(sum(p["expected_events_after_decays"] for p in parts))
+        c["n_events_written"] = int(sum(p["n_events_written"] for p in parts))
+    _derived(out)
+    out.update(shard=0, n_shards=1, chunks=[c for s in ordered for c in s["chunks"]])
+    out.pop("detector", None)
+    out.pop("timing_s", None)
     return out
 
 
-__all__ = ["ChannelRun", "RunResult", "build_channels", "merge", "merge_runs", "run_card"]
+def merge_runs(run_dirs: list[str | Path], out_dir: str | Path, *, overwrite: bool = False, card=None,
+               argv: list[str] | None = None) -> RunResult:
+    """Stream the files of shard runs of one card into one run in ``out_dir``, equal event for event to the
+    unsharded run: events.root / events.hepmc3 (those the shards have), the control plots (histograms added),
+    summary.json with every field recomputed, and the detector when the card has one."""
+    from generator.card import parse_card
+
+    t0 = time.perf_counter()
+    dirs = [Path(d) for d in run_dirs]
+    if not dirs:
+        msg = "merge needs at least one shard directory"
+        raise RunDirectoryError(msg)
+    out = Path(out_dir)
+    for d in dirs:
+        if d.resolve() == out.resolve() or out.resolve() in d.resolve().parents:
+            msg = f"merge output {out} is (or contains) the input shard {d}; choose another --out"
+            raise RunDirectoryError(msg)
+    summaries = [_read_summary(d) for d in dirs]
+    check_shards(summaries, dirs)
+    order = sorted(range(len(dirs)), key=lambda i: summaries[i]["shard"])
+    dirs, summaries = [dirs[i] for i in order], [summaries[i] for i in order]
+    if card is None:
+        card = parse_card(summaries[0]["card"])
+    summary = merged_summary(summaries)
+    with RunDirectory(out, overwrite=overwrite, needed_bytes=sum(_dir_bytes(d) for d in dirs),
+                      label=f"merge of {len(dirs)} shards of {summary['run_name']}") as rd:
+        files = _merge_files(card, dirs, rd, summary)
+        return _conclude(card, rd, summary, files, True, t0, {"merge": time.perf_counter() - t0})
+
+
+def _dir_bytes(d: Path) -> int:
+    return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
+
+
+def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict) -> dict:
+    files = {}
+    for name, fmt in OUTPUT_FORMATS.items():
+        fname = fmt.file_name(card.output)
+        shard_files = [d / fname for d in dirs]
+        present = [f.is_file() for f in shard_files]
+        if not any(present):
+            continue
+        if not all(present):
+            missing = [str(f) for f, ok in zip(shard_files, present, strict=True) if not ok]
+            msg = f"format {name!r}: {', '.join(missing)} missing; every shard must have the same outputs"
+            raise RunDirectoryError(msg)
+        from generator.io.merge import merge_event_files
+
+        merge_event_files(fmt, shard_files, rd.stage(fname), summary, card.output)
+        files[name] = str(rd.path / fname)
+    states = [d / PLOT_STATE for d in dirs]
+    if all(s.is_file() for s in states):
+        from generator.plots import ControlPlots
+
+        plots = None
+        for s in states:
+            with np.load(s) as data:
+                part = ControlPlots.from_dict(dict(data))
+            plots = part if plots is None else plots.add(part)
+        files["plots"] = _save_plots(plots, rd)
+    return files
+
+
+# ------------------------------------------------------------------------------------------------ parallel
+def _run_shard(card, shard: int, n_shards: int, base: str, argv, integrations) -> str:
+    """One shard of a parallel run (a Dask task): the shard's events files, plot state and summary; no detector.
+    ``integrations``: the run's seed-only integrations, done once by the parent."""
+    from generator.model.model import Model
+
+    c = dataclasses.replace(card, run=dataclasses.replace(card.run, shard=shard, n_shards=n_shards, progress=False))
+    model = Model(c.parameters())
+    specs = build_channels(c, model)
+    d = Path(base) / f"shard_{shard}_of_{n_shards}"
+    with RunDirectory(d, overwrite=True, label=f"shard {shard} of {n_shards}") as rd:
+        _run_into(c, model, specs, rd, argv, time.perf_counter(), detector=False, integrations=integrations)
+    return str(d)
+
+
+def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None = None,
+                 scheduler: str | None = None, n_shards: int | None = None, overwrite: bool = False,
+                 argv: list[str] | None = None) -> RunResult:
+    """Run the card's shards on a Dask cluster (``workers`` local processes or the scheduler at ``scheduler``) and
+    merge them into <out_dir>/<run name>/; the result equals the serial run event for event.
+
+    The shards go to a hidden folder of the run directory (which must be on a file system the workers share) and are
+    removed after the merge. One progress bar counts the finished chunks of all shards.
+    """
+    from distributed import as_completed
+
+    from generator.parallel import dask_client
+
+    if card.run.n_shards > 1:
+        msg = f"= {card.run.n_shards}: a parallel run makes its own shards; leave [run] n_shards at 1"
+        raise CardError("run.n_shards", msg)
+    t0 = time.perf_counter()
+    out = output_dir(card, out_dir)
+    n_est = card.run.events
+    with RunDirectory(out, overwrite=overwrite, needed_bytes=2 * estimate_bytes(card, n_est),
+                      label=f"run {card.name}, seed {card.run.seed}, parallel") as rd:
+        base = rd.path / SHARDS_DIR
+        from generator.model.model import Model
+
+        model = Model(card.parameters())
+        integrations = [ch.integration for ch in _plan(card, build_channels(card, model)).channels]
+        try:
+            with dask_client(workers=None if scheduler else workers, scheduler=scheduler) as client:
+                n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+                k_shards = n_shards or SHARDS_PER_WORKER * n_workers
+                bar = _progress(card, k_shards, f"shards {card.name}")
+                shared = client.scatter(integrations, broadcast=True)
+                futures = [client.submit(_run_shard, card, k, k_shards, str(base), argv or sys.argv, shared,
+                                         pure=False) for k in range(k_shards)]
+                dirs = []
+                for fut in as_completed(futures):
+                    dirs.append(Path(fut.result()))
+                    if bar is not None:
+                        bar.update(1)
+                if bar is not None:
+                    bar.close()
+            dirs = sorted(dirs, key=lambda d: int(d.name.split("_")[1]))
+            summaries = [_read_summary(d) for d in dirs]
+            check_shards(summaries, dirs)
+            summary = merged_summary(summaries)
+            files = _merge_files(card, dirs, rd, summary)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+        summary["parallel"] = {"shards": k_shards, "workers": n_workers, "scheduler": scheduler}
+        return _conclude(card, rd, summary, files, True, t0, {"parallel": time.perf_counter() - t0})
+
+
+__all__ = ["BYTES_PER_EVENT", "RunResult", "build_channels", "check_shards", "estimate_bytes", "merge_runs",
+           "merged_summary", "output_dir", "run_card", "run_header", "run_parallel"]

@@ -60,3 +60,13 @@ def test_shards_concatenate_into_the_unsharded_run(weighted, n_shards):
         assert a.channel == b.channel
         np.testing.assert_array_equal(a.p, b.p)
         np.testing.assert_array_equal(a.weight, b.weight)
+
+
+def test_event_ids_are_unique_run_wide_and_shard_independent():
+    plan = plan_run(_specs(), n_events=2500, **KW)
+    ids = np.concatenate([b.info["event_id"] for b in _run(plan, plan.tasks)])
+    np.testing.assert_array_equal(ids, np.arange(2500))
+    part = plan_run(_specs(), n_events=2500, **KW)
+    got = np.concatenate([b.info["event_id"] for b in _run(part, part.shard_tasks(1, 3))])
+    lo = part.shard_tasks(1, 3)[0].first
+    np.testing.assert_array_equal(got, np.arange(lo, lo + len(got)))

@@ -6,6 +6,8 @@ Units: widths and masses in GeV, c*tau0 in cm.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 
 from generator.decay.samplers import has_sampler, make_sampler
@@ -47,8 +49,10 @@ class DecayPlan:
     def __init__(self, model, section, table: ParticleTable | None = None, prescan_seed=None) -> None:
         """prescan_seed: seed (int or sequence) of the accept-reject bound prescans. With it the bounds, and so
         the sampled events for a given decay stream, do not depend on which events are decayed first: a run
-        can then decay its production chunks one by one (generator.run) and shards merge exactly."""
-        self._prescan_rng = None if prescan_seed is None else np.random.default_rng(prescan_seed)
+        can then decay its production chunks one by one (generator.run) and shards merge exactly. Each channel's
+        prescan draws from its own stream (prescan_seed, crc32 of the channel label), so the bounds also do not depend
+        on the order in which the channels are first met."""
+        self._prescan_seed = None if prescan_seed is None else [int(x) for x in np.atleast_1d(prescan_seed)]
         self.model = model
         self.section = section
         self.table = table or ParticleTable(model)
@@ -137,7 +141,10 @@ class DecayPlan:
         when it has one, else with ``rng``."""
         label = chan.name
         if label not in self._samplers:
-            prescan_rng = self._prescan_rng if self._prescan_rng is not None else rng
+            if self._prescan_seed is not None:
+                prescan_rng = np.random.default_rng([*self._prescan_seed, zlib.crc32(label.encode())])
+            else:
+                prescan_rng = rng
             self._samplers[label] = make_sampler(chan, self.table.mass(chan.parent), self.masses(chan), prescan_rng)
         return self._samplers[label]
 

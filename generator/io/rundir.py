@@ -197,6 +197,14 @@ class RunDirectory:
         self._staged[final] = tmp
         return tmp
 
+    def staged_path(self, relpath: str | os.PathLike) -> Path:
+        """The ``*.part`` file staged for the output ``relpath`` (KeyError naming it when it was never staged)."""
+        final = self.path / relpath
+        if final not in self._staged:
+            msg = f"{final} has not been staged in this run"
+            raise KeyError(msg)
+        return self._staged[final]
+
     def commit(self, manifest: dict | None = None) -> list[str]:
         """Rename every staged file to its final name, then write the manifest (the run is complete)."""
         for final, tmp in self._staged.items():
