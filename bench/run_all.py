@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ORDER = ["bench_upscattering.py", "bench_decay.py", "bench_io.py"]
+ORDER = ["bench_upscattering.py", "bench_decay.py", "bench_io.py", "bench_run.py"]
 
 
 def main() -> int:
