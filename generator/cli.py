@@ -250,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
     except DarkSeesawError as exc:
         print(f"dsgen: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # SIGINT: the run directory has already removed its staged files
+        print("dsgen: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:  # output piped into `head` etc.
         sys.stderr.close()
         return 0
@@ -257,4 +260,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":  # python -m generator.cli (same as python -m generator, dsgen)
     sys.exit(main())
-    raise SystemExit(main())

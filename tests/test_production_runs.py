@@ -1,0 +1,251 @@
+"""Production runs: total events shared by rate, exact shard merge, Dask workers, and a safe run directory.
+
+Every check reads the files a run writes, with uproot / pyhepmc, as a user would.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from generator.card import parse_card
+from generator.errors import RunDirectoryBusyError, RunDirectoryError
+from generator.io.rundir import LOCK_NAME, MANIFEST_NAME
+from generator.run import merge_runs, run_card
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CARD = """
+[run]
+name = "prod"
+seed = 7
+n_events = {n}
+n_adapt = 3
+evals_per_iter = 3000
+progress = false
+
+[model]
+preset = "BP-B"
+
+[process]
+production = "upscattering"
+final_hnl = ["N5", "N6"]
+targets = ["C12"]
+regimes = ["coherent", "incoherent"]
+
+[experiment]
+name = "MiniBooNE"
+
+[decay]
+mode = "all"
+stable = ["N4"]
+
+[output]
+formats = {formats}
+plots = {plots}
+"""
+
+
+def card(n=1200, formats='["hepmc3", "root"]', plots="false"):
+    return parse_card(CARD.format(n=n, formats=formats, plots=plots))
+
+
+def root_arrays(path: Path) -> dict:
+    import awkward as ak
+    import uproot
+
+    with uproot.open(path) as f:
+        arr = f["events"].arrays(library="ak")
+    return {k: ak.to_list(arr[k]) for k in arr.fields}
+
+
+def hepmc_events(path: Path) -> list:
+    import pyhepmc
+
+    out = []
+    with pyhepmc.open(path) as f:
+        for ev in f:
+            out.append((ev.event_number, [(p.pid, p.status, *p.momentum) for p in ev.particles],
+                        [tuple(v.position) for v in ev.vertices], list(ev.weights)))
+    return out
+
+
+def files_of(d: Path) -> set[str]:
+    return {str(p.relative_to(d)) for p in d.rglob("*") if p.is_file() and p.name != LOCK_NAME}
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    return run_card(card(), out_dir=tmp_path_factory.mktemp("serial"))
+
+
+def test_n_events_is_the_run_total_with_one_common_weight(serial):
+    import uproot
+
+    s = serial.summary
+    assert s["allocation"] == "total" and s["n_events_written"] == 1200
+    with uproot.open(serial.files["root"]) as f:
+        w = f["events"]["weight"].array(library="np")
+    assert len(w) == 1200
+    # every event weighs total rate / n_events (decays in mode "all" keep weights); weights sum to the total rate
+    np.testing.assert_allclose(w, s["expected_events_total"] / 1200, rtol=1e-12)
+    assert w.sum() == pytest.approx(s["expected_events_total"], rel=1e-9)
+    # channels get events in proportion to their rates (rounding: one event)
+    rates = np.array([c["expected_events"] for c in s["channels"]])
+    counts = np.array([c["n_events_written"] for c in s["channels"]])
+    np.testing.assert_allclose(counts, 1200 * rates / rates.sum(), atol=1.0)
+    assert files_of(serial.out_dir) == {MANIFEST_NAME, "events.hepmc3", "events.root", "summary.json"}
+
+
+def test_per_channel_mode(tmp_path):
+    c = card(n=1)
+    c.run.n_events, c.run.n_events_per_channel = None, 150
+    r = run_card(c, out_dir=tmp_path)
+    assert r.summary["allocation"] == "per_channel"
+    assert all(ch["n_events_written"] == 150 for ch in r.summary["channels"])
+
+
+def test_three_shards_and_merge_reproduce_the_unsharded_run_event_for_event(serial, tmp_path):
+    base = card()
+    dirs = []
+    for k in range(3):
+        c = dataclasses.replace(base, run=dataclasses.replace(base.run, shard=k, n_shards=3))
+        dirs.append(run_card(c, out_dir=tmp_path / "shards").out_dir)
+    merged = merge_runs(list(reversed(dirs)), tmp_path / "merged")  # any order
+    assert root_arrays(Path(merged.files["root"])) == root_arrays(Path(serial.files["root"]))
+    assert hepmc_events(Path(merged.files["hepmc3"])) == hepmc_events(Path(serial.files["hepmc3"]))
+    a, b = serial.summary, merged.summary
+    assert b["n_events_written"] == a["n_events_written"] and (b["shard"], b["n_shards"]) == (0, 1)
+    for ca, cb in zip(a["channels"], b["channels"], strict=True):
+        assert cb["sampled"] == ca["sampled"]
+        assert cb["expected_events_after_decays"] == pytest.approx(ca["expected_events_after_decays"], rel=1e-12)
+        assert cb["expected_events_sampled"] == pytest.approx(ca["expected_events_sampled"], rel=1e-12)
+    # refusals: an incomplete set, a shard of another seed, an output that is one of the inputs
+    with pytest.raises(RunDirectoryError, match="every shard"):
+        merge_runs(dirs[:2], tmp_path / "m2")
+    other = dataclasses.replace(base, run=dataclasses.replace(base.run, seed=8, shard=2, n_shards=3))
+    odd = run_card(other, out_dir=tmp_path / "odd").out_dir
+    with pytest.raises(RunDirectoryError, match="'seed'"):
+        merge_runs([dirs[0], dirs[1], odd], tmp_path / "m3")
+    with pytest.raises(RunDirectoryError, match="is \\(or contains\\) the input shard"):
+        merge_runs(dirs, dirs[0])
+    assert not (tmp_path / "m2").exists() or files_of(tmp_path / "m2") == set()
+
+
+@pytest.mark.slow
+def test_two_workers_reproduce_the_serial_run(serial, tmp_path):
+    par = run_card(card(), out_dir=tmp_path, workers=2)
+    assert root_arrays(Path(par.files["root"])) == root_arrays(Path(serial.files["root"]))
+    assert hepmc_events(Path(par.files["hepmc3"])) == hepmc_events(Path(serial.files["hepmc3"]))
+    assert not (par.out_dir / ".shards").exists()
+    assert par.summary["parallel"]["workers"] == 2
+
+
+def test_rerun_is_refused_and_overwrite_leaves_no_stale_file(tmp_path):
+    first = run_card(card(n=300, formats='["hepmc3", "root"]', plots="true"), out_dir=tmp_path)
+    before = files_of(first.out_dir)
+    assert "events.hepmc3" in before and any(f.endswith(".png") for f in before)
+    with pytest.raises(RunDirectoryError, match="already holds .* --overwrite"):
+        run_card(card(n=300, formats='["root"]'), out_dir=tmp_path)
+    assert files_of(first.out_dir) == before
+    second = run_card(card(n=300, formats='["root"]'), out_dir=tmp_path, overwrite=True)
+    assert files_of(second.out_dir) == {MANIFEST_NAME, "events.root", "summary.json"}
+
+
+def test_unusable_out_and_impossible_sizes_fail_before_any_work(tmp_path):
+    f = tmp_path / "a_file"
+    f.write_text("")
+    t0 = time.perf_counter()
+    with pytest.raises(RunDirectoryError, match="not a directory|cannot be created"):
+        run_card(card(), out_dir=f)
+    with pytest.raises(RunDirectoryError, match=r"needs about .* only .* are free"):
+        run_card(card(n=10**13), out_dir=tmp_path / "big")
+    assert time.perf_counter() - t0 < 5.0  # refused before integrating any channel
+    assert files_of(tmp_path / "big" / "prod") == set()
+
+
+def test_seed_out_of_range_is_refused_by_the_cli(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text(CARD.format(n=100, formats='["root"]', plots="false"))
+    proc = subprocess.run([sys.executable, "-m", "generator", "run", str(p), "--seed", str(2**63), "--out",
+                           str(tmp_path / "o")], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2 and "run.seed" in proc.stderr and "2^63" in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def _start(card_path: Path, out: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "generator", "run", str(card_path), "--out", str(out), *extra],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(pred, timeout=120.0) -> bool:
+    t_end = time.time() + timeout
+    while time.time() < t_end:
+        if pred():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.slow
+def test_two_concurrent_runs_one_fails_cleanly_the_other_is_consistent(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text(CARD.format(n=20000, formats='["hepmc3", "root"]', plots="false"))
+    out = tmp_path / "o"
+    lock = out / "prod" / LOCK_NAME
+    a = _start(p, out, "--seed", "1")
+    assert _wait_for(lambda: lock.is_file() and "pid" in lock.read_text())
+    b = _start(p, out, "--seed", "2")
+    assert b.wait(timeout=60) == 2
+    assert "in use by another run" in b.stderr.read()
+    b.stderr.close()
+    assert a.wait(timeout=300) == 0
+    a.stderr.close()
+    run_dir = out / "prod"
+    assert files_of(run_dir) == {MANIFEST_NAME, "events.hepmc3", "events.root", "summary.json"}
+    assert json.loads((run_dir / "summary.json").read_text())["seed"] == 1
+    import pyhepmc
+
+    with pyhepmc.open(run_dir / "events.hepmc3") as f:
+        n = sum(1 for _ in f)
+    assert n == 20000
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL])
+def test_signals_leave_no_part_files_or_the_next_run_removes_them(tmp_path, sig):
+    p = tmp_path / "c.toml"
+    p.write_text(CARD.format(n=60000, formats='["hepmc3", "root"]', plots="false"))
+    out = tmp_path / "o"
+    run_dir = out / "prod"
+    proc = _start(p, out)
+    caught = _wait_for(lambda: run_dir.is_dir() and any(f.name.endswith(".part") and f.stat().st_size > 0
+                                                      for f in run_dir.iterdir()), timeout=300)
+    assert caught, "the run finished before writing; raise n_events"
+    os.kill(proc.pid, sig)
+    proc.wait(timeout=60)
+    proc.stderr.close()
+    left = files_of(run_dir)
+    assert "summary.json" not in left and "events.root" not in left and "events.hepmc3" not in left
+    if sig != signal.SIGKILL:
+        assert not any(f.endswith(".part") for f in left)
+    # the next run into the directory cleans up whatever is left and runs
+    p.write_text(CARD.format(n=200, formats='["root"]', plots="false"))
+    assert _start(p, out).wait(timeout=300) == 0
+    assert files_of(run_dir) == {MANIFEST_NAME, "events.root", "summary.json"}
+
+
+def test_busy_directory_error_in_process(tmp_path):
+    from generator.io.rundir import RunDirectory
+
+    with RunDirectory(tmp_path / "prod", label="someone"), pytest.raises(RunDirectoryBusyError):
+        run_card(card(), out_dir=tmp_path)
