@@ -16,8 +16,9 @@ $(STAMP): setup.cfg pyproject.toml
 
 setup: $(STAMP)
 
+# --overwrite: `make run` twice replaces the previous run of the card (only the files that run wrote)
 run: $(STAMP)
-	$(BIN)/dsgen run $(CARD)
+	$(BIN)/dsgen run $(CARD) --overwrite
 
 spectrum: $(STAMP)
 	$(BIN)/dsgen spectrum bp_b
