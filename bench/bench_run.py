@@ -6,7 +6,7 @@ Each configuration runs `dsgen run CARD -n N --out TMP --no-progress [--workers 
 memory is the largest sum of the resident set sizes of that process and all its descendants (the Dask scheduler
 and workers included), sampled every 0.1 s with psutil. Throughput is events of the run per wall-clock second of
 the whole command (integration, generation, decays, HepMC3 + ROOT + plots, detector). The output directory is
-removed after each run. Target (issue of the production runs): 1e6 events with peak memory below 1 GB, and
+removed after each run. Targets: 1e6 events with peak memory below 1 GB, and
 --workers 2 at least 1.7x faster than serial on 2 cores.
 """
 

@@ -2,7 +2,7 @@
 
 Prints, for 1e5 unweighted events in total, the adaptation time, the unweighted events per second of the
 sampling stage (integrand + accept-reject + kinematics), the unweighting efficiency per channel and the
-peak memory of the process. Target (issue 3): adaptation < 5 s, >= 50,000 unweighted events/s on one core,
+peak memory of the process. Targets: adaptation < 5 s, >= 50,000 unweighted events/s on one core,
 peak memory < 1 GB.
 """
 

@@ -1,6 +1,6 @@
 """Spectrum, mixing and vertex matrices against the paper's Tables I, II, IV, V and independent identities.
 
-Tolerances (from the issue): masses within 1 %, |U|^2 and |V|^2 within 2 % where the entry is non-zero.
+Tolerances: masses within 1 %, |U|^2 and |V|^2 within 2 % where the entry is non-zero.
 Where an entry is off by more, we show by calculation that the paper's value lies inside the envelope
 spanned by re-rounding the 3-significant-digit inputs of Table III (+- half a unit in the last printed
 digit): those entries are ill-conditioned (cancellations), so the printed inputs cannot fix them better.

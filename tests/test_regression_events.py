@@ -1,6 +1,6 @@
 """Behaviour lock: the events of shipped cards at a fixed seed, hashed from the written ROOT arrays.
 
-Recorded before the layout reorganisation (issue "One home per concept") so that moving code cannot change a
+Recorded before the layout reorganisation ("one home per concept") so that moving code cannot change a
 single event. A deliberate physics change updates the hashes here, with a line in HASH_HISTORY saying why.
 """
 
