@@ -108,7 +108,7 @@ def _cmd_cards(args) -> int:
 
 
 def _cmd_merge(args) -> int:
-    from generator.run import merge_runs
+    from generator.shards import merge_runs
 
     result = merge_runs(args.run_dirs, args.out, overwrite=args.overwrite, argv=sys.argv)
     print(f"merged {len(args.run_dirs)} shard(s) into {result.out_dir}")

@@ -67,15 +67,21 @@ def locate_miniboone_release(explicit: str | os.PathLike | None = None) -> Relea
     if explicit is not None and str(explicit) != "":
         p = Path(explicit).expanduser()
         if not p.is_dir():
-            raise DataFileError(f"MiniBooNE data release directory {p.resolve()} does not exist "
-                                f"(given explicitly; expected files: {', '.join(RELEASE_FILES.values())})")
+            msg = (
+                f"MiniBooNE data release directory {p.resolve()} does not exist "
+                                f"(given explicitly; expected files: {', '.join(RELEASE_FILES.values())})"
+            )
+            raise DataFileError(msg)
         return ReleaseLocation(p.resolve(), "explicit")
     env = os.environ.get(MINIBOONE_RELEASE_ENV)
     if env:
         p = Path(env).expanduser()
         if not p.is_dir():
-            raise DataFileError(f"MiniBooNE data release directory {p.resolve()} does not exist "
-                                f"(environment variable {MINIBOONE_RELEASE_ENV})")
+            msg = (
+                f"MiniBooNE data release directory {p.resolve()} does not exist "
+                                f"(environment variable {MINIBOONE_RELEASE_ENV})"
+            )
+            raise DataFileError(msg)
         return ReleaseLocation(p.resolve(), "environment")
     fb = _checkout_fallback()
     if fb.is_dir():
@@ -85,12 +91,16 @@ def locate_miniboone_release(explicit: str | os.PathLike | None = None) -> Relea
 
 def _read_numbers(f: Path) -> np.ndarray:
     if not f.is_file():
-        raise DataFileError(f"MiniBooNE data release: {f} not found (expected files: "
-                            f"{', '.join(RELEASE_FILES.values())})")
+        msg = (
+            f"MiniBooNE data release: {f} not found (expected files: "
+                            f"{', '.join(RELEASE_FILES.values())})"
+        )
+        raise DataFileError(msg)
     try:
         return np.array(f.read_text().split(), dtype=float)
     except ValueError as exc:
-        raise DataFileError(f"MiniBooNE data release: {f} is not a list of numbers: {exc}") from None
+        msg = f"MiniBooNE data release: {f} is not a list of numbers: {exc}"
+        raise DataFileError(msg) from None
 
 
 def read_miniboone_release(path: str | os.PathLike, full: bool = False) -> dict[str, np.ndarray]:
@@ -106,19 +116,28 @@ def read_miniboone_release(path: str | os.PathLike, full: bool = False) -> dict[
     n = len(out["edges"]) - 1
     for key in ("data", "background"):
         if len(out[key]) != n:
-            raise DataFileError(f"MiniBooNE data release: {path / RELEASE_FILES[key]} has {len(out[key])} "
-                                f"bins, the bin-boundary file defines {n}")
+            msg = (
+                f"MiniBooNE data release: {path / RELEASE_FILES[key]} has {len(out[key])} "
+                                f"bins, the bin-boundary file defines {n}"
+            )
+            raise DataFileError(msg)
     out["edges"] = out["edges"] * MEV  # MeV -> GeV
     if full:
         if len(out["numu_prediction"]) != len(out["numu_data"]):
-            raise DataFileError(f"MiniBooNE data release: {path / RELEASE_FILES['numu_data']} has "
+            msg = (
+                f"MiniBooNE data release: {path / RELEASE_FILES['numu_data']} has "
                                 f"{len(out['numu_data'])} bins, {RELEASE_FILES['numu_prediction']} has "
-                                f"{len(out['numu_prediction'])}")
+                                f"{len(out['numu_prediction'])}"
+            )
+            raise DataFileError(msg)
         cov = out["fractional_covariance"]
-        dim = int(round(np.sqrt(cov.size)))
+        dim = round(np.sqrt(cov.size))
         if dim * dim != cov.size:
-            raise DataFileError(f"MiniBooNE data release: {path / RELEASE_FILES['fractional_covariance']} "
-                                f"holds {cov.size} numbers, not a square matrix")
+            msg = (
+                f"MiniBooNE data release: {path / RELEASE_FILES['fractional_covariance']} "
+                                f"holds {cov.size} numbers, not a square matrix"
+            )
+            raise DataFileError(msg)
         out["fractional_covariance"] = cov.reshape(dim, dim)
     return out
 

@@ -144,7 +144,8 @@ def integrate(process, seed: int, channel: int = 0, n_adapt: int = 10, evals_per
     v_mean, v_err = float(res.mean), float(res.sdev)
     chi2 = float(res.chi2 / res.dof) if res.dof > 0 else 0.0
     if not v_mean > 0:
-        raise ValueError(f"{process.name}: the integrand vanishes everywhere (rate {v_mean}); channel closed?")
+        msg = f"{process.name}: the integrand vanishes everywhere (rate {v_mean}); channel closed?"
+        raise ValueError(msg)
     n_pre = int(n_prescan or max(4 * evals_per_iter, 100_000))
     _, w = _sample(process, integ.map, n_pre, _stream(seed, channel, _PRESCAN_STREAM, _TAG_PRESCAN))
     p_mean = float(w.mean())
@@ -168,9 +169,11 @@ def allocate_events(rates, n_total: int) -> np.ndarray:
     index). The result sums to n_total exactly; a channel of zero rate gets none."""
     r = np.asarray(rates, dtype=float)
     if n_total < 0 or np.any(r < 0) or not np.all(np.isfinite(r)):
-        raise ValueError(f"cannot allocate {n_total} events to rates {r.tolist()}")
+        msg = f"cannot allocate {n_total} events to rates {r.tolist()}"
+        raise ValueError(msg)
     if r.sum() <= 0:
-        raise ValueError(f"cannot allocate events: all rates vanish ({r.tolist()})")
+        msg = f"cannot allocate events: all rates vanish ({r.tolist()})"
+        raise ValueError(msg)
     exact = n_total * r / r.sum()
     n = np.floor(exact).astype(np.int64)
     rest = int(n_total - n.sum())
@@ -190,7 +193,8 @@ def chunk_plan(n: int, chunk_size: int = STREAM_CHUNK_EVENTS) -> list[int]:
 def shard_range(n_items: int, shard: int, n_shards: int) -> range:
     """Contiguous share of shard ``shard`` of ``n_shards`` in a list of ``n_items`` (sizes differ by at most one)."""
     if not 0 <= shard < n_shards:
-        raise ValueError(f"shard = {shard}: must satisfy 0 <= shard < n_shards = {n_shards}")
+        msg = f"shard = {shard}: must satisfy 0 <= shard < n_shards = {n_shards}"
+        raise ValueError(msg)
     base, extra = divmod(n_items, n_shards)
     start = shard * base + min(shard, extra)
     return range(start, start + base + (1 if shard < extra else 0))
@@ -216,7 +220,7 @@ def sample_chunk(process, integ: Integration, size: int, seed: int, channel: int
     else:
         xs, remaining = [], size
         while remaining > 0:
-            batch = min(MAX_BATCH_POINTS, int(math.ceil(1.2 * remaining / max(integ.efficiency, 1e-9))) + 64)
+            batch = min(MAX_BATCH_POINTS, math.ceil(1.2 * remaining / max(integ.efficiency, 1e-9)) + 64)
             x, w = _sample(process, integ.amap, batch, rng)
             u = rng.random(batch)
             acc = np.flatnonzero(u * integ.w_max < w)[:remaining]

@@ -129,9 +129,11 @@ def plan_run(specs: Sequence, *, seed: int, n_events: int, allocation: str = "to
         shards do not repeat them); they must come from ``plan_run`` with the same specs and seed.
     """
     if allocation not in ALLOCATIONS:
-        raise ValueError(f"allocation = {allocation!r}: allowed {ALLOCATIONS}")
+        msg = f"allocation = {allocation!r}: allowed {ALLOCATIONS}"
+        raise ValueError(msg)
     if n_events <= 0:
-        raise ValueError(f"n_events = {n_events}: must be > 0")
+        msg = f"n_events = {n_events}: must be > 0"
+        raise ValueError(msg)
     if integrations is not None:
         names = [i.process for i in integrations]
         if names != [s.process.name for s in specs]:
@@ -151,8 +153,8 @@ def plan_run(specs: Sequence, *, seed: int, n_events: int, allocation: str = "to
     else:
         counts = np.full(len(integs), n_events, dtype=np.int64)
     channels, tasks, first = [], [], 0
-    for k, (spec, integ, n) in enumerate(zip(specs, integs, counts, strict=True)):
-        n = int(n)
+    for k, (spec, integ, count) in enumerate(zip(specs, integs, counts, strict=True)):
+        n = int(count)
         if weighted:
             w = 1.0 / n if n else 0.0
         elif allocation == "total":

@@ -10,19 +10,16 @@ directory that holds files unless ``overwrite`` (which removes the previous run'
 the estimated size of its outputs, stages every file as ``*.part`` and publishes them all at the end.
 
 Sharding: shard k of K (``[run] shard / n_shards`` or ``--shard/--n-shards``) makes a contiguous range of the run's
-ordered chunk list; :func:`merge_runs` streams the shards' files into one run equal, event for event, to the unsharded
-one. ``workers``/``scheduler`` run the shards on a Dask cluster and merge them (generator.parallel).
+ordered chunk list; generator.shards merges shards into one run equal, event for event, to the unsharded one, and
+runs the shards on a Dask cluster (``workers``/``scheduler``).
 
 Everything here is callable from Python: ``run_card(load_card(path))`` does what the CLI does.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
-import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +28,7 @@ import numpy as np
 
 from generator import __version__
 from generator.channel import ChannelSpec
-from generator.errors import CardError, RunDirectoryError
+from generator.errors import CardError
 from generator.io.formats import OUTPUT_FORMATS, get_output_format
 from generator.io.rundir import RunDirectory
 from generator.pipeline import DECAY_PRESCAN_STREAM, RunPlan, iterate_chunks, plan_run
@@ -40,10 +37,6 @@ from generator.processes.registry import production
 #: Approximate size of one event (bytes) in each output, measured on the shipped MiniBooNE card (`make bench`);
 #: used only for the free-space check before a run (which allows a 10% margin on top).
 BYTES_PER_EVENT = {"hepmc3": 1500.0, "hepmc3.gz": 450.0, "root": 420.0, "rntuple": 420.0, "detector": 160.0}
-#: Shards per worker when a run is spread over a Dask cluster (several per worker balance the load).
-SHARDS_PER_WORKER = 4
-#: Hidden folder of a parallel run's shards inside its run directory (removed after the merge).
-SHARDS_DIR = ".shards"
 SUMMARY = "summary.json"
 PLOT_STATE = "control_histograms.npz"
 
@@ -147,7 +140,8 @@ def _check_card(card, write: bool) -> None:
     if write and card.detector is not None and "root" not in card.output.formats:
         msg = (f"{card.output.formats}: [detector] {card.detector.name!r} reads the ROOT TTree, "
                "add 'root' to the formats")
-        raise CardError("output.formats", msg)
+        msg_0 = "output.formats"
+        raise CardError(msg_0, msg)
     for name in card.output.formats:
         get_output_format(name)
 
@@ -278,6 +272,8 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, ove
     """
     _check_card(card, write)
     if write and ((workers is not None and workers > 1) or scheduler is not None):
+        from generator.shards import run_parallel
+
         return run_parallel(card, out_dir, workers=workers, scheduler=scheduler, overwrite=overwrite, argv=argv)
     from generator.model.model import Model
 
@@ -373,186 +369,10 @@ def _plots(card, header: dict):
 
 
 def _save_plots(plots, rd: RunDirectory) -> list[str]:
-    with open(rd.stage(PLOT_STATE), "wb") as fh:
+    with rd.stage(PLOT_STATE).open("wb") as fh:
         np.savez(fh, **plots.to_dict())
     return [str(p) for p in plots.render(rd.stage)]
 
 
-# ------------------------------------------------------------------------------------------------ merge
-def _read_summary(d: Path) -> dict:
-    path = Path(d) / SUMMARY
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        msg = f"cannot read shard summary {path}: {exc}"
-        raise RunDirectoryError(msg) from None
-
-
-def check_shards(summaries: list[dict], dirs: list[Path]) -> None:
-    """Refuse shards of different cards, seeds, event counts or versions, and incomplete or overlapping sets."""
-    first = summaries[0]
-    for s, d in zip(summaries, dirs, strict=True):
-        for key in ("card", "seed", "n_events", "allocation", "weighted", "version", "n_shards", "n_chunks_total"):
-            if s.get(key) != first.get(key):
-                msg = (f"shard {d} differs from {dirs[0]} in {key!r} ({s.get(key)!r} vs {first.get(key)!r}); shards "
-                       "merge only when made from the same card, seed, n_events and version")
-                raise RunDirectoryError(msg)
-    shards = sorted(s["shard"] for s in summaries)
-    if shards != list(range(first["n_shards"])):
-        msg = (f"shards {shards} of {first['n_shards']} given; merge needs every shard 0..{first['n_shards'] - 1} "
-               "exactly once")
-        raise RunDirectoryError(msg)
-    firsts = [c[2] for s in sorted(summaries, key=lambda s: s["shard"]) for c in s["chunks"]]
-    if len(firsts) != first["n_chunks_total"] or firsts != sorted(firsts):
-        msg = f"the shards hold {len(firsts)} chunks of the run's {first['n_chunks_total']}: incomplete or overlapping"
-        raise RunDirectoryError(msg)
-
-
-def merged_summary(summaries: list[dict]) -> dict:
-    """Summary of the union of shards: every sum added, every derived number recomputed."""
-    ordered = sorted(summaries, key=lambda s: s["shard"])
-    out = json.loads(json.dumps(ordered[0]))
-    for k, c in enumerate(out["channels"]):
-        parts = [s["channels"][k] for s in ordered]
-        c["sampled"] = {key: sum(p["sampled"][key] for p in parts) for key in c["sampled"]}
-        c["expected_events_after_decays"] = float(sum(p["expected_events_after_decays"] for p in parts))
-        c["n_events_written"] = int(sum(p["n_events_written"] for p in parts))
-    _derived(out)
-    out.update(shard=0, n_shards=1, chunks=[c for s in ordered for c in s["chunks"]])
-    out.pop("detector", None)
-    out.pop("timing_s", None)
-    return out
-
-
-def merge_runs(run_dirs: list[str | Path], out_dir: str | Path, *, overwrite: bool = False, card=None,
-               argv: list[str] | None = None) -> RunResult:
-    """Stream the files of shard runs of one card into one run in ``out_dir``, equal event for event to the
-    unsharded run: events.root / events.hepmc3 (those the shards have), the control plots (histograms added),
-    summary.json with every field recomputed, and the detector when the card has one."""
-    from generator.card import parse_card
-
-    t0 = time.perf_counter()
-    dirs = [Path(d) for d in run_dirs]
-    if not dirs:
-        msg = "merge needs at least one shard directory"
-        raise RunDirectoryError(msg)
-    out = Path(out_dir)
-    for d in dirs:
-        if d.resolve() == out.resolve() or out.resolve() in d.resolve().parents:
-            msg = f"merge output {out} is (or contains) the input shard {d}; choose another --out"
-            raise RunDirectoryError(msg)
-    summaries = [_read_summary(d) for d in dirs]
-    check_shards(summaries, dirs)
-    order = sorted(range(len(dirs)), key=lambda i: summaries[i]["shard"])
-    dirs, summaries = [dirs[i] for i in order], [summaries[i] for i in order]
-    if card is None:
-        card = parse_card(summaries[0]["card"])
-    summary = merged_summary(summaries)
-    with RunDirectory(out, overwrite=overwrite, needed_bytes=sum(_dir_bytes(d) for d in dirs),
-                      label=f"merge of {len(dirs)} shards of {summary['run_name']}") as rd:
-        files = _merge_files(card, dirs, rd, summary)
-        return _conclude(card, rd, summary, files, True, t0, {"merge": time.perf_counter() - t0})
-
-
-def _dir_bytes(d: Path) -> int:
-    return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
-
-
-def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict) -> dict:
-    files = {}
-    for name, fmt in OUTPUT_FORMATS.items():
-        fname = fmt.file_name(card.output)
-        shard_files = [d / fname for d in dirs]
-        present = [f.is_file() for f in shard_files]
-        if not any(present):
-            continue
-        if not all(present):
-            missing = [str(f) for f, ok in zip(shard_files, present, strict=True) if not ok]
-            msg = f"format {name!r}: {', '.join(missing)} missing; every shard must have the same outputs"
-            raise RunDirectoryError(msg)
-        from generator.io.merge import merge_event_files
-
-        merge_event_files(fmt, shard_files, rd.stage(fname), summary, card.output)
-        files[name] = str(rd.path / fname)
-    states = [d / PLOT_STATE for d in dirs]
-    if all(s.is_file() for s in states):
-        from generator.plots import ControlPlots
-
-        plots = None
-        for s in states:
-            with np.load(s) as data:
-                part = ControlPlots.from_dict(dict(data))
-            plots = part if plots is None else plots.add(part)
-        files["plots"] = _save_plots(plots, rd)
-    return files
-
-
-# ------------------------------------------------------------------------------------------------ parallel
-def _run_shard(card, shard: int, n_shards: int, base: str, argv, integrations) -> str:
-    """One shard of a parallel run (a Dask task): the shard's events files, plot state and summary; no detector.
-    ``integrations``: the run's seed-only integrations, done once by the parent."""
-    from generator.model.model import Model
-
-    c = dataclasses.replace(card, run=dataclasses.replace(card.run, shard=shard, n_shards=n_shards, progress=False))
-    model = Model(c.parameters())
-    specs = build_channels(c, model)
-    d = Path(base) / f"shard_{shard}_of_{n_shards}"
-    with RunDirectory(d, overwrite=True, label=f"shard {shard} of {n_shards}") as rd:
-        _run_into(c, model, specs, rd, argv, time.perf_counter(), detector=False, integrations=integrations)
-    return str(d)
-
-
-def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None = None,
-                 scheduler: str | None = None, n_shards: int | None = None, overwrite: bool = False,
-                 argv: list[str] | None = None) -> RunResult:
-    """Run the card's shards on a Dask cluster (``workers`` local processes or the scheduler at ``scheduler``) and
-    merge them into <out_dir>/<run name>/; the result equals the serial run event for event.
-
-    The shards go to a hidden folder of the run directory (which must be on a file system the workers share) and are
-    removed after the merge. One progress bar counts the finished chunks of all shards.
-    """
-    from distributed import as_completed
-
-    from generator.parallel import dask_client
-
-    if card.run.n_shards > 1:
-        msg = f"= {card.run.n_shards}: a parallel run makes its own shards; leave [run] n_shards at 1"
-        raise CardError("run.n_shards", msg)
-    t0 = time.perf_counter()
-    out = output_dir(card, out_dir)
-    n_est = card.run.events
-    with RunDirectory(out, overwrite=overwrite, needed_bytes=2 * estimate_bytes(card, n_est),
-                      label=f"run {card.name}, seed {card.run.seed}, parallel") as rd:
-        base = rd.path / SHARDS_DIR
-        from generator.model.model import Model
-
-        model = Model(card.parameters())
-        integrations = [ch.integration for ch in _plan(card, build_channels(card, model)).channels]
-        try:
-            with dask_client(workers=None if scheduler else workers, scheduler=scheduler) as client:
-                n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-                k_shards = n_shards or SHARDS_PER_WORKER * n_workers
-                bar = _progress(card, k_shards, f"shards {card.name}")
-                shared = client.scatter(integrations, broadcast=True)
-                futures = [client.submit(_run_shard, card, k, k_shards, str(base), argv or sys.argv, shared,
-                                         pure=False) for k in range(k_shards)]
-                dirs = []
-                for fut in as_completed(futures):
-                    dirs.append(Path(fut.result()))
-                    if bar is not None:
-                        bar.update(1)
-                if bar is not None:
-                    bar.close()
-            dirs = sorted(dirs, key=lambda d: int(d.name.split("_")[1]))
-            summaries = [_read_summary(d) for d in dirs]
-            check_shards(summaries, dirs)
-            summary = merged_summary(summaries)
-            files = _merge_files(card, dirs, rd, summary)
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
-        summary["parallel"] = {"shards": k_shards, "workers": n_workers, "scheduler": scheduler}
-        return _conclude(card, rd, summary, files, True, t0, {"parallel": time.perf_counter() - t0})
-
-
-__all__ = ["BYTES_PER_EVENT", "RunResult", "build_channels", "check_shards", "estimate_bytes", "merge_runs",
-           "merged_summary", "output_dir", "run_card", "run_header", "run_parallel"]
+__all__ = ["BYTES_PER_EVENT", "PLOT_STATE", "SUMMARY", "RunResult", "build_channels", "estimate_bytes", "output_dir",
+           "run_card", "run_header"]

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -41,7 +42,8 @@ def test_exception_leaves_nothing(tmp_path):
     d = tmp_path / "run"
     with pytest.raises(RuntimeError), RunDirectory(d) as rd:
         _write(rd, "events.root")
-        raise RuntimeError("writer failed")
+        msg = "writer failed"
+        raise RuntimeError(msg)
     assert _listing(d) == []
 
 
@@ -63,7 +65,7 @@ def test_used_directory_refused_without_overwrite_and_cleaned_with_it(tmp_path):
         _write(rd, "events.hepmc3")
         _write(rd, "plots/control_E.png")
         rd.commit()
-    with pytest.raises(RunDirectoryError, match="already holds 3 file.*--overwrite"):
+    with pytest.raises(RunDirectoryError, match=r"already holds 3 file.*--overwrite"):
         RunDirectory(d).__enter__()
     with RunDirectory(d, overwrite=True) as rd:  # the new run writes fewer outputs
         assert _listing(d) == []
@@ -77,7 +79,7 @@ def test_overwrite_never_deletes_files_it_did_not_write(tmp_path):
     d = tmp_path / "run"
     d.mkdir()
     (d / "thesis.tex").write_text("precious")
-    with pytest.raises(RunDirectoryError, match="no dsgen run wrote there.*thesis.tex"):
+    with pytest.raises(RunDirectoryError, match=r"no dsgen run wrote there.*thesis\.tex"):
         RunDirectory(d, overwrite=True).__enter__()
     assert (d / "thesis.tex").read_text() == "precious"
 
@@ -116,7 +118,7 @@ def test_sigterm_removes_the_part_files(tmp_path):
             time.sleep(30)
     """)
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+                            env={**os.environ, "PYTHONPATH": str(Path.cwd())})
     assert proc.stdout.readline().strip() == "ready"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 128 + signal.SIGTERM

@@ -15,7 +15,7 @@ def _specs():
             ChannelSpec(process=Toy(A=1.0, s=0.1), production="toy", final_hnl="b")]
 
 
-KW = dict(seed=17, n_adapt=4, evals_per_iter=4000, chunk_size=700)
+KW = {"seed": 17, "n_adapt": 4, "evals_per_iter": 4000, "chunk_size": 700}
 
 
 def _run(plan, tasks):

@@ -20,7 +20,8 @@ import pytest
 from generator.card import parse_card
 from generator.errors import RunDirectoryBusyError, RunDirectoryError
 from generator.io.rundir import LOCK_NAME, MANIFEST_NAME
-from generator.run import merge_runs, run_card
+from generator.run import run_card
+from generator.shards import merge_runs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,12 +72,9 @@ def root_arrays(path: Path) -> dict:
 def hepmc_events(path: Path) -> list:
     import pyhepmc
 
-    out = []
     with pyhepmc.open(path) as f:
-        for ev in f:
-            out.append((ev.event_number, [(p.pid, p.status, *p.momentum) for p in ev.particles],
-                        [tuple(v.position) for v in ev.vertices], list(ev.weights)))
-    return out
+        return [(ev.event_number, [(p.pid, p.status, *p.momentum) for p in ev.particles],
+                 [tuple(v.position) for v in ev.vertices], list(ev.weights)) for ev in f]
 
 
 def files_of(d: Path) -> set[str]:
@@ -154,7 +152,7 @@ def test_rerun_is_refused_and_overwrite_leaves_no_stale_file(tmp_path):
     first = run_card(card(n=300, formats='["hepmc3", "root"]', plots="true"), out_dir=tmp_path)
     before = files_of(first.out_dir)
     assert "events.hepmc3" in before and any(f.endswith(".png") for f in before)
-    with pytest.raises(RunDirectoryError, match="already holds .* --overwrite"):
+    with pytest.raises(RunDirectoryError, match=r"already holds .* --overwrite"):
         run_card(card(n=300, formats='["root"]'), out_dir=tmp_path)
     assert files_of(first.out_dir) == before
     second = run_card(card(n=300, formats='["root"]'), out_dir=tmp_path, overwrite=True)
@@ -165,7 +163,7 @@ def test_unusable_out_and_impossible_sizes_fail_before_any_work(tmp_path):
     f = tmp_path / "a_file"
     f.write_text("")
     t0 = time.perf_counter()
-    with pytest.raises(RunDirectoryError, match="not a directory|cannot be created"):
+    with pytest.raises(RunDirectoryError, match=r"not a directory|cannot be created"):
         run_card(card(), out_dir=f)
     with pytest.raises(RunDirectoryError, match=r"needs about .* only .* are free"):
         run_card(card(n=10**13), out_dir=tmp_path / "big")

@@ -71,13 +71,16 @@ class RunDirectory:
     def __enter__(self) -> RunDirectory:
         p = self.path
         if p.exists() and not p.is_dir():
-            raise RunDirectoryError(f"output directory {p}: exists and is not a directory; choose another --out")
+            msg = f"output directory {p}: exists and is not a directory; choose another --out"
+            raise RunDirectoryError(msg)
         try:
             p.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise RunDirectoryError(f"output directory {p}: cannot be created ({exc.strerror})") from None
+            msg = f"output directory {p}: cannot be created ({exc.strerror})"
+            raise RunDirectoryError(msg) from None
         if not os.access(p, os.W_OK | os.X_OK):
-            raise RunDirectoryError(f"output directory {p}: not writable by this user; choose another --out")
+            msg = f"output directory {p}: not writable by this user; choose another --out"
+            raise RunDirectoryError(msg)
         self._lock()
         try:
             self._remove_parts()
@@ -92,17 +95,21 @@ class RunDirectory:
     def _lock(self) -> None:
         lock = self.path / LOCK_NAME
         try:
-            fh = open(lock, "a+")  # noqa: SIM115 (held open for the lifetime of the run)
+            fh = lock.open("a+")  # noqa: SIM115 (held open for the lifetime of the run)
         except OSError as exc:
-            raise RunDirectoryError(f"output directory {self.path}: cannot create the lock file ({exc.strerror})") from None
+            msg = f"output directory {self.path}: cannot create the lock file ({exc.strerror})"
+            raise RunDirectoryError(msg) from None
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             fh.seek(0)
             holder = fh.read().strip() or "unknown process"
             fh.close()
-            raise RunDirectoryBusyError(f"output directory {self.path} is in use by another run ({holder}); "
-                                        "wait for it to finish or choose another --out") from None
+            msg = (
+                f"output directory {self.path} is in use by another run ({holder}); "
+                                        "wait for it to finish or choose another --out"
+            )
+            raise RunDirectoryBusyError(msg) from None
         fh.seek(0)
         fh.truncate()
         fh.write(f"pid {os.getpid()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}"
@@ -133,8 +140,11 @@ class RunDirectory:
             data = json.loads(man.read_text())
             return [self.path / f for f in data.get("files", [])]
         except (OSError, json.JSONDecodeError) as exc:
-            raise RunDirectoryError(f"output directory {self.path}: the previous run's manifest {man} cannot be "
-                                    f"read ({exc}); remove the directory by hand") from None
+            msg = (
+                f"output directory {self.path}: the previous run's manifest {man} cannot be "
+                                    f"read ({exc}); remove the directory by hand"
+            )
+            raise RunDirectoryError(msg) from None
 
     def _contents(self) -> list[Path]:
         return sorted(f for f in self.path.rglob("*")
@@ -146,14 +156,20 @@ class RunDirectory:
             return
         names = ", ".join(str(f.relative_to(self.path)) for f in present[:5]) + (" ..." if len(present) > 5 else "")
         if not self.overwrite:
-            raise RunDirectoryError(f"output directory {self.path} already holds {len(present)} file(s) ({names}); "
-                                    "pass --overwrite to replace the previous run, or choose another --out")
+            msg = (
+                f"output directory {self.path} already holds {len(present)} file(s) ({names}); "
+                                    "pass --overwrite to replace the previous run, or choose another --out"
+            )
+            raise RunDirectoryError(msg)
         previous = set(self._previous())
         foreign = [f for f in present if f not in previous]
         if foreign:
             shown = ", ".join(str(f.relative_to(self.path)) for f in foreign[:5])
-            raise RunDirectoryError(f"output directory {self.path} holds {len(foreign)} file(s) that no dsgen run "
-                                    f"wrote there ({shown}); --overwrite only removes a previous run's own files")
+            msg = (
+                f"output directory {self.path} holds {len(foreign)} file(s) that no dsgen run "
+                                    f"wrote there ({shown}); --overwrite only removes a previous run's own files"
+            )
+            raise RunDirectoryError(msg)
         for f in previous:
             with contextlib.suppress(FileNotFoundError):
                 f.unlink()
@@ -169,9 +185,12 @@ class RunDirectory:
         free = shutil.disk_usage(self.path).free
         need = self.needed_bytes * SPACE_MARGIN
         if need > free:
-            raise RunDirectoryError(f"output directory {self.path}: the run needs about {_fmt_bytes(need)} "
+            msg = (
+                f"output directory {self.path}: the run needs about {_fmt_bytes(need)} "
                                     f"(estimated from the number of events and the formats), only "
-                                    f"{_fmt_bytes(free)} are free; lower n_events, drop formats or choose another --out")
+                                    f"{_fmt_bytes(free)} are free; lower n_events, drop formats or choose another --out"
+            )
+            raise RunDirectoryError(msg)
 
     # ------------------------------------------------------------------ signals
     def _install_signals(self) -> None:
@@ -209,14 +228,15 @@ class RunDirectory:
         """Rename every staged file to its final name, then write the manifest (the run is complete)."""
         for final, tmp in self._staged.items():
             if not tmp.exists():
-                raise RunDirectoryError(f"staged output {tmp} vanished before it could become {final}")
-            os.replace(tmp, final)
+                msg = f"staged output {tmp} vanished before it could become {final}"
+                raise RunDirectoryError(msg)
+            tmp.replace(final)
             self.files.append(str(final.relative_to(self.path)))
         self._staged.clear()
         data = {"label": self.label, "files": sorted(self.files), **(manifest or {})}
         tmp = _new_temp(self.path / MANIFEST_NAME)
         tmp.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(tmp, self.path / MANIFEST_NAME)
+        tmp.replace(self.path / MANIFEST_NAME)
         _fsync_dir(self.path)
         return self.files
 
