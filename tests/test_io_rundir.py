@@ -40,10 +40,14 @@ def test_commit_publishes_all_files_and_a_manifest(tmp_path):
 
 def test_exception_leaves_nothing(tmp_path):
     d = tmp_path / "run"
-    with pytest.raises(RuntimeError), RunDirectory(d) as rd:
-        _write(rd, "events.root")
-        msg = "writer failed"
-        raise RuntimeError(msg)
+    def failing_run():
+        with RunDirectory(d) as rd:
+            _write(rd, "events.root")
+            msg = "writer failed"
+            raise RuntimeError(msg)
+
+    with pytest.raises(RuntimeError, match="writer failed"):
+        failing_run()
     assert _listing(d) == []
 
 

@@ -95,7 +95,7 @@ class RunDirectory:
     def _lock(self) -> None:
         lock = self.path / LOCK_NAME
         try:
-            fh = lock.open("a+")  # noqa: SIM115 (held open for the lifetime of the run)
+            fh = lock.open("a+")  # held open for the lifetime of the run
         except OSError as exc:
             msg = f"output directory {self.path}: cannot create the lock file ({exc.strerror})"
             raise RunDirectoryError(msg) from None
