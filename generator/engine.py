@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import vegas
 
+from generator.progress import progress_bar
 from generator.record import EventBlock
 
 #: Number of vegas iterations kept (adapt=False) for the reported vegas estimate and chi2/dof.
@@ -90,14 +91,6 @@ class GenerationResult:
         }
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False)
-
-
 def adapt(process, seed: int, n_adapt: int = 10, evals_per_iter: int = 20000, progress: bool = False):
     """Adapt a vegas map to the process integrand. Returns (map, vegas estimate, error, chi2/dof).
 
@@ -106,15 +99,13 @@ def adapt(process, seed: int, n_adapt: int = 10, evals_per_iter: int = 20000, pr
     rng = np.random.default_rng([seed, _ADAPT_STREAM])
     integ = vegas.Integrator([[0.0, 1.0]] * process.dim, ran_array_generator=rng.random)
     fcn = vegas.lbatchintegrand(lambda x: process.integrand(np.asarray(x)))
-    bar = _progress(n_adapt + 1, f"adapt {process.name}", progress)
+    bar = progress_bar(n_adapt + 1, f"adapt {process.name}", progress, leave=False)
     for _ in range(n_adapt):
         integ(fcn, nitn=1, neval=evals_per_iter, adapt=True)
-        if bar is not None:
-            bar.update(1)
-    res = integ(fcn, nitn=N_FINAL_ITERATIONS, neval=evals_per_iter, adapt=False)
-    if bar is not None:
         bar.update(1)
-        bar.close()
+    res = integ(fcn, nitn=N_FINAL_ITERATIONS, neval=evals_per_iter, adapt=False)
+    bar.update(1)
+    bar.close()
     mean, sdev = float(res.mean), float(res.sdev)
     chi2_dof = float(res.chi2 / res.dof) if res.dof > 0 else 0.0
     return integ.map, mean, sdev, chi2_dof
@@ -188,7 +179,7 @@ def generate(
 
     sizes = _plan(n_events, weighted, eff, chunk_size)
     mine = [c for c in range(len(sizes)) if c % n_shards == shard]
-    bar = _progress(len(mine), f"sample {process.name}", progress)
+    bar = progress_bar(len(mine), f"sample {process.name}", progress, leave=False)
     sum_w, sum_w2, n_pts, n_over = 0.0, 0.0, 0, 0
     kept_x, kept_w, kept_c = [], [], []
     for c in mine:
@@ -206,10 +197,8 @@ def generate(
         kept_x.append(x[keep])
         kept_w.append(w[keep])
         kept_c.append(np.full(int(keep.sum()), c, dtype=np.int64))
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        bar.update(1)
+    bar.close()
     t_sample = time.perf_counter() - t0 - t_adapt
     x_all = np.concatenate(kept_x) if kept_x else np.zeros((0, process.dim))
     w_all = np.concatenate(kept_w) if kept_w else np.zeros(0)
@@ -370,15 +359,13 @@ def integrate(process, seed: int, channel: int = 0, n_adapt: int = 10, evals_per
     rng = _stream(seed, channel, _ADAPT_STREAM, _TAG_ADAPT)
     integ = vegas.Integrator([[0.0, 1.0]] * process.dim, ran_array_generator=rng.random)
     fcn = vegas.lbatchintegrand(lambda x: process.integrand(np.asarray(x)))
-    bar = _progress(n_adapt + 1, f"adapt {process.name}", progress)
+    bar = progress_bar(n_adapt + 1, f"adapt {process.name}", progress, leave=False)
     for _ in range(n_adapt):
         integ(fcn, nitn=1, neval=evals_per_iter, adapt=True)
-        if bar is not None:
-            bar.update(1)
-    res = integ(fcn, nitn=N_FINAL_ITERATIONS, neval=evals_per_iter, adapt=False)
-    if bar is not None:
         bar.update(1)
-        bar.close()
+    res = integ(fcn, nitn=N_FINAL_ITERATIONS, neval=evals_per_iter, adapt=False)
+    bar.update(1)
+    bar.close()
     v_mean, v_err = float(res.mean), float(res.sdev)
     chi2 = float(res.chi2 / res.dof) if res.dof > 0 else 0.0
     if not v_mean > 0:
