@@ -466,6 +466,7 @@ SECTIONS: dict[str, type] = {
     "xsec": XsecSection,
 }
 REQUIRED_SECTIONS = ("model",)
+UTF8_BOM = "\ufeff"
 
 
 @dataclass
@@ -498,6 +499,7 @@ class Card:
 def parse_card(text: str, path: Path | None = None) -> Card:
     """Validate TOML text against the card schema. Raises CardError / UnknownNameError."""
     where = f" in {path}" if path else ""
+    text = text.removeprefix(UTF8_BOM)  # a UTF-8 byte-order mark (Windows editors) is accepted and dropped
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -535,10 +537,10 @@ def check_production_keys(card: Card, given: dict[str, set[str]]) -> None:
 
 
 def load_card(path: str | Path) -> Card:
-    """Read and validate a steering card from a TOML file."""
+    """Read and validate a steering card from a TOML file (UTF-8, optionally with a byte-order mark)."""
     path = Path(path)
     try:
-        text = path.read_text()
+        text = decode_card(path.read_bytes(), path)
     except FileNotFoundError:
         raise CardError("<file>", f"{str(path)!r} does not exist") from None
     except OSError as exc:
@@ -546,4 +548,16 @@ def load_card(path: str | Path) -> Card:
     return parse_card(text, path)
 
 
-__all__ = ["Card", "CardError", "UnknownNameError", "load_card", "parse_card"]
+def decode_card(raw: bytes, path: str | Path) -> str:
+    """Text of a card file's bytes; CardError naming the file, byte offset and line of the first byte that is
+    not UTF-8 (TOML v1.0: "A TOML file must be a valid UTF-8 encoded Unicode document")."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        bad, line = raw[exc.start:exc.start + 1], raw.count(b"\n", 0, exc.start) + 1
+        msg = (f"{str(path)!r}: byte {bad!r} at byte offset {exc.start} (line {line}) is not UTF-8; "
+               "cards must be UTF-8 (re-save the file with UTF-8 encoding)")
+        raise CardError("<file>", msg) from None
+
+
+__all__ = ["Card", "CardError", "UnknownNameError", "decode_card", "load_card", "parse_card"]

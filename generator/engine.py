@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import vegas
 
+from generator.progress import progress_bar
 from generator.record import EventBlock
 
 #: Number of vegas iterations kept (adapt=False) for the reported vegas estimate and chi2/dof.
@@ -42,14 +43,6 @@ N_FINAL_ITERATIONS = 3
 _ADAPT_STREAM = 2**31 - 1
 _PRESCAN_STREAM = 2**31 - 2
 _CHUNK_OFFSET = 1000
-
-
-def _progress(total: int, desc: str, enabled: bool):
-    if not enabled:
-        return None
-    from generator.progress import progress_bar
-
-    return progress_bar(total, desc, enabled=True)
 
 
 def _sample(process, amap, n: int, rng: np.random.Generator):
@@ -132,15 +125,13 @@ def integrate(process, seed: int, channel: int = 0, n_adapt: int = 10, evals_per
     rng = _stream(seed, channel, _ADAPT_STREAM, _TAG_ADAPT)
     integ = vegas.Integrator([[0.0, 1.0]] * process.dim, ran_array_generator=rng.random)
     fcn = vegas.lbatchintegrand(lambda x: process.integrand(np.asarray(x)))
-    bar = _progress(n_adapt + 1, f"adapt {process.name}", progress)
+    bar = progress_bar(n_adapt + 1, f"adapt {process.name}", progress, leave=False)
     for _ in range(n_adapt):
         integ(fcn, nitn=1, neval=evals_per_iter, adapt=True)
-        if bar is not None:
-            bar.update(1)
-    res = integ(fcn, nitn=N_FINAL_ITERATIONS, neval=evals_per_iter, adapt=False)
-    if bar is not None:
         bar.update(1)
-        bar.close()
+    res = integ(fcn, nitn=N_FINAL_ITERATIONS, neval=evals_per_iter, adapt=False)
+    bar.update(1)
+    bar.close()
     v_mean, v_err = float(res.mean), float(res.sdev)
     chi2 = float(res.chi2 / res.dof) if res.dof > 0 else 0.0
     if not v_mean > 0:

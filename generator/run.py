@@ -147,11 +147,10 @@ def _check_card(card, write: bool) -> None:
 
 
 def _progress(card, total: int, desc: str):
-    if not card.run.progress:
-        return None
+    """A progress bar (drawn only when [run] progress is on and stderr is a terminal; generator.progress)."""
     from generator.progress import progress_bar
 
-    return progress_bar(total, desc, enabled=True)
+    return progress_bar(total, desc, card.run.progress)
 
 
 # ------------------------------------------------------------------------------------------------ the header
@@ -299,12 +298,11 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, ove
 
 def _plan(card, specs, integrations=None) -> RunPlan:
     rc = card.run
-    bar = _progress(card, len(specs), f"integrate {card.name}") if integrations is None else None
+    bar = _progress(card, len(specs) if integrations is None else 0, f"integrate {card.name}")
     plan = plan_run(specs, seed=rc.seed, n_events=rc.events, allocation=rc.allocation, weighted=rc.weighted,
                     n_adapt=rc.n_adapt, evals_per_iter=rc.evals_per_iter,
-                    on_channel=(lambda name: bar.update(1)) if bar is not None else None, integrations=integrations)
-    if bar is not None:
-        bar.close()
+                    on_channel=lambda name: bar.update(1), integrations=integrations)
+    bar.close()
     return plan
 
 
@@ -324,10 +322,8 @@ def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: b
             w.write(chunk.blocks)
         if plots is not None:
             plots.fill(chunk.blocks)
-        if bar is not None:
-            bar.update(chunk.task.size)
-    if bar is not None:
-        bar.close()
+        bar.update(chunk.task.size)
+    bar.close()
     t_events = time.perf_counter() - t0 - t_plan
     summary = _finish_summary(header, plan, rc.shard, rc.n_shards, tasks)
     files = {}

@@ -173,7 +173,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
     merge them into <out_dir>/<run name>/; the result equals the serial run event for event.
 
     The shards go to a hidden folder of the run directory (which must be on a file system the workers share) and are
-    removed after the merge. One progress bar counts the finished chunks of all shards.
+    removed after the merge. One progress bar counts the finished shards.
     """
     from distributed import as_completed
 
@@ -204,10 +204,8 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                 dirs = []
                 for fut in as_completed(futures):
                     dirs.append(Path(fut.result()))
-                    if bar is not None:
-                        bar.update(1)
-                if bar is not None:
-                    bar.close()
+                    bar.update(1)
+                bar.close()
             dirs = sorted(dirs, key=lambda d: int(d.name.split("_")[1]))
             summaries = [_read_summary(d) for d in dirs]
             check_shards(summaries, dirs)

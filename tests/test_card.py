@@ -91,6 +91,37 @@ def test_missing_file_error(tmp_path):
         load_card(tmp_path / "nope.toml")
 
 
+# ------------------------------------------------------------------ encodings (TOML v1.0: files are UTF-8)
+def test_latin1_card_names_file_offset_and_rule(tmp_path):
+    text = '[model]\npreset = "BP-B"\n[run]\nname = "r\u00e9sum\u00e9"\n'
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(text.encode("latin-1"))
+    offset = text.index("\u00e9")  # ASCII before it: character index = byte offset
+    with pytest.raises(CardError) as err:
+        load_card(path)
+    msg = str(err.value)
+    for frag in (str(path), f"byte offset {offset}", "line 4", "b'\\xe9'", "cards must be UTF-8"):
+        assert frag in msg, f"{frag!r} not in message {msg!r}"
+    assert err.value.__cause__ is None and not isinstance(err.value, UnicodeDecodeError)
+
+
+def test_utf16_card_is_refused_with_card_error(tmp_path):
+    path = tmp_path / "utf16.toml"
+    path.write_bytes('[model]\npreset = "BP-B"\n'.encode("utf-16"))  # starts with the BOM ff fe
+    with pytest.raises(CardError, match=r"byte offset 0 .*cards must be UTF-8"):
+        load_card(path)
+
+
+def test_utf8_bom_is_accepted_and_dropped(tmp_path):
+    text = '[model]\npreset = "BP-B"\n[run]\nname = "r\u00e9sum\u00e9"\n'
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    card = load_card(path)
+    assert card.name == "r\u00e9sum\u00e9"
+    assert card.text == text  # the stored card text (written into output files) has no BOM
+    assert parse_card("\ufeff" + text).name == card.name
+
+
 # ------------------------------------------------------------------ shared fixtures (tests/conftest.py)
 def test_make_card_builds_validated_cards(make_card):
     card = make_card(run={"name": "built", "n_events": 123, "seed": 5}, output={"formats": ["root"], "gzip": True})
