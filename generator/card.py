@@ -24,11 +24,8 @@ import difflib
 import functools
 import math
 import tomllib
-import types
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -36,104 +33,9 @@ from generator.constants import DEFAULT_DETECTOR_SEED
 from generator.errors import CardError, UnknownNameError
 from generator.model.parameters import PRESETS, ModelParameters, preset
 from generator.processes.registry import PRODUCTIONS, section_keys, users_of
-
-# --------------------------------------------------------------------------------- generic checks
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
-    if origin is list:
-        (arg,) = typing.get_args(tp)
-        return f"list of {_type_name(arg)}"
-    return {float: "number", int: "integer", str: "string", bool: "true or false", dict: "table"}.get(
-        tp, getattr(tp, "__name__", str(tp)))
-
-
-def _check_type(key: str, value: Any, tp: Any) -> Any:
-    """Check (and coerce int -> float) a TOML value against a type annotation."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        if value is None and type(None) in typing.get_args(tp):
-            return None
-        errors = []
-        for a in args:
-            try:
-                return _check_type(key, value, a)
-            except CardError as exc:
-                errors.append(exc)
-        raise CardError(key, f"{value!r} has the wrong type; expected {_type_name(tp)}")
-    if origin is list:
-        (arg,) = typing.get_args(tp)
-        if not isinstance(value, list):
-            raise CardError(key, f"{value!r} has the wrong type; expected {_type_name(tp)}")
-        return [_check_type(f"{key}[{i}]", v, arg) for i, v in enumerate(value)]
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise CardError(key, f"{value!r} has the wrong type; expected a number")
-        if not math.isfinite(float(value)):
-            raise CardError(key, f"{value!r} is not finite")
-        return float(value)
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise CardError(key, f"{value!r} has the wrong type; expected an integer")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise CardError(key, f"{value!r} has the wrong type; expected true or false")
-        return value
-    if tp is str:
-        if not isinstance(value, str):
-            raise CardError(key, f"{value!r} has the wrong type; expected a string")
-        return value
-    if tp is dict:
-        if not isinstance(value, dict):
-            raise CardError(key, f"{value!r} has the wrong type; expected a table")
-        return value
-    raise TypeError(f"unsupported schema type {tp!r} for {key}")
-
-
-def _from_table(cls: type, table: dict, section: str):
-    """Build a section dataclass from a TOML table, rejecting unknown keys."""
-    if not isinstance(table, dict):
-        raise CardError(section, f"must be a table ([{section}]), got {table!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    kwargs = {}
-    for key, value in table.items():
-        if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.5)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise CardError(
-                f"{section}.{key}",
-                f"unknown key; allowed keys in [{section}]: {', '.join(sorted(fields))}.{hint}",
-            )
-        kwargs[key] = _check_type(f"{section}.{key}", value, hints[key])
-    for name, f in fields.items():
-        if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            raise CardError(f"{section}.{name}", "missing (required key)")
-    obj = cls(**kwargs)
-    if hasattr(obj, "validate"):
-        obj.validate(section)
-    return obj
-
-
-def _choice(key: str, value: str, allowed) -> None:
-    if value not in allowed:
-        close = difflib.get_close_matches(str(value), list(allowed), n=3, cutoff=0.4)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise CardError(key, f"{value!r} is not allowed; allowed: {', '.join(map(repr, allowed))}.{hint}")
-
-
-def _positive(key: str, value: float | int | None, strict: bool = True) -> None:
-    if value is None:
-        return
-    if (strict and not value > 0) or (not strict and value < 0):
-        rule = "> 0" if strict else ">= 0"
-        raise CardError(key, f"= {value}: must be {rule}")
-
+from generator.schema import choice as _choice
+from generator.schema import from_table as _from_table
+from generator.schema import positive as _positive
 
 # --------------------------------------------------------------------------------- sections
 
@@ -175,43 +77,50 @@ class ModelSection:
             _choice(f"{section}.vertex_convention", self.vertex_convention, ("majorana", "paper"))
         kin = [k for k in ("epsilon2", "epsilon", "chi") if getattr(self, k) is not None]
         if len(kin) > 1:
-            raise CardError(f"{section}.{kin[1]}", f"give only one of epsilon2, epsilon, chi (got {', '.join(kin)})")
+            msg = f"{section}.{kin[1]}"
+            raise CardError(msg, f"give only one of epsilon2, epsilon, chi (got {', '.join(kin)})")
         dark = [k for k in ("alpha_D", "g_X") if getattr(self, k) is not None]
         if len(dark) > 1:
-            raise CardError(f"{section}.g_X", "give only one of alpha_D, g_X")
+            msg = f"{section}.g_X"
+            raise CardError(msg, "give only one of alpha_D, g_X")
         if self.preset is None:
             required = ["flavours", "M_D_GeV", "M_N_GeV", "Lambda_L_GeV", "Lambda_R_GeV", "M_X_GeV",
                         "m_Zprime_GeV", "m_phiprime_GeV"]
             for k in required:
                 if getattr(self, k) is None:
-                    raise CardError(f"{section}.{k}", "missing (required when no preset is given)")
+                    msg = f"{section}.{k}"
+                    raise CardError(msg, "missing (required when no preset is given)")
             if not kin:
-                raise CardError(f"{section}.epsilon2", "missing: give one of epsilon2, epsilon, chi")
+                msg = f"{section}.epsilon2"
+                raise CardError(msg, "missing: give one of epsilon2, epsilon, chi")
             if not dark:
-                raise CardError(f"{section}.alpha_D", "missing: give one of alpha_D, g_X")
+                msg = f"{section}.alpha_D"
+                raise CardError(msg, "missing: give one of alpha_D, g_X")
         for k in ("m_Zprime_GeV", "m_phiprime_GeV", "epsilon2", "epsilon", "chi", "alpha_D", "g_X"):
             _positive(f"{section}.{k}", getattr(self, k))
         if self.M_N_GeV is not None and len(self.M_N_GeV) < 1:
-            raise CardError(f"{section}.M_N_GeV", "[] must list n >= 1 sterile masses")
+            msg = f"{section}.M_N_GeV"
+            raise CardError(msg, "[] must list n >= 1 sterile masses")
         for k in ("M_X_GeV",):
             v = getattr(self, k)
             vals = v if isinstance(v, list) else ([] if v is None else [v])
             for x in vals:
                 if x == 0:
-                    raise CardError(f"{section}.{k}", f"= {v}: vector-like masses must be non-zero")
+                    msg = f"{section}.{k}"
+                    raise CardError(msg, f"= {v}: vector-like masses must be non-zero")
 
     def to_parameters(self) -> ModelParameters:
         """Typed model parameters (GeV), preset first, then the explicit keys on top."""
         sec = "model"
         if self.preset is not None:
             base = preset(self.preset)
-            kw = dict(
-                flavours=base.flavours, M_D=base.M_D, M_N=base.M_N, Lambda_L=base.Lambda_L,
-                Lambda_R=base.Lambda_R, M_X=base.M_X, m_Zprime=base.m_Zprime, epsilon=base.epsilon,
-                alpha_D=base.alpha_D, m_phiprime=base.m_phiprime, sin_theta=base.sin_theta, name=base.name,
-            )
+            kw = {
+                "flavours": base.flavours, "M_D": base.M_D, "M_N": base.M_N, "Lambda_L": base.Lambda_L,
+                "Lambda_R": base.Lambda_R, "M_X": base.M_X, "m_Zprime": base.m_Zprime, "epsilon": base.epsilon,
+                "alpha_D": base.alpha_D, "m_phiprime": base.m_phiprime, "sin_theta": base.sin_theta, "name": base.name,
+            }
         else:
-            kw = dict(name="custom", sin_theta=0.0)
+            kw = {"name": "custom", "sin_theta": 0.0}
         if self.flavours is not None:
             kw["flavours"] = tuple(self.flavours)
         if self.M_D_GeV is not None:
@@ -286,7 +195,8 @@ class RunSection:
 
     def validate(self, section: str) -> None:
         if self.n_events is not None and self.n_events_per_channel is not None:
-            raise CardError(f"{section}.n_events_per_channel", "give only one of n_events (total, shared by rate) "
+            msg = f"{section}.n_events_per_channel"
+            raise CardError(msg, "give only one of n_events (total, shared by rate) "
                             "and n_events_per_channel")
         _positive(f"{section}.n_events", self.n_events)
         _positive(f"{section}.n_events_per_channel", self.n_events_per_channel)
@@ -294,9 +204,11 @@ class RunSection:
         _positive(f"{section}.evals_per_iter", self.evals_per_iter)
         _positive(f"{section}.n_shards", self.n_shards)
         if not 0 <= self.seed < MAX_SEED:
-            raise CardError(f"{section}.seed", f"= {self.seed}: must satisfy 0 <= seed < 2^63 = {MAX_SEED}")
+            msg = f"{section}.seed"
+            raise CardError(msg, f"= {self.seed}: must satisfy 0 <= seed < 2^63 = {MAX_SEED}")
         if not 0 <= self.shard < self.n_shards:
-            raise CardError(f"{section}.shard", f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}")
+            msg = f"{section}.shard"
+            raise CardError(msg, f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}")
 
     @property
     def allocation(self) -> str:
@@ -329,7 +241,8 @@ class _ProcessBase:
 
     def validate(self, section: str) -> None:
         if not self.productions:
-            raise CardError(f"{section}.production", "[] must name at least one production mode")
+            msg = f"{section}.production"
+            raise CardError(msg, "[] must name at least one production mode")
         _apply_rules(self, "process", section)
 
 
@@ -356,7 +269,8 @@ def _apply_rules(obj, registry_section: str, section: str) -> None:
         if ck.rule is not None:
             msg = ck.rule(getattr(obj, key))
             if msg is not None:
-                raise CardError(f"{section}.{key}", msg)
+                msg_0 = f"{section}.{key}"
+                raise CardError(msg_0, msg)
 
 
 def _section_class(name: str, registry_section: str, base: type) -> type:
@@ -391,7 +305,8 @@ class DecaySection:
     def validate(self, section: str) -> None:
         _choice(f"{section}.mode", self.mode, ("all", "forced"))
         if self.mode == "forced" and not self.forced:
-            raise CardError(f"{section}.forced", "missing: mode = 'forced' needs a list of channels")
+            msg = f"{section}.forced"
+            raise CardError(msg, "missing: mode = 'forced' needs a list of channels")
 
 
 @dataclass
@@ -426,7 +341,8 @@ class DetectorSection:
     def validate(self, section: str) -> None:
         _positive(f"{section}.seed", self.seed, strict=False)
         if self.data_release is not None and not self.data_release.strip():
-            raise CardError(f"{section}.data_release", "is empty: give a directory or leave the key out")
+            msg = f"{section}.data_release"
+            raise CardError(msg, "is empty: give a directory or leave the key out")
 
     def data_release_path(self, card_path: Path | None) -> Path | None:
         """``data_release`` as a path: relative paths resolved against the directory of the card file
@@ -452,7 +368,8 @@ class XsecSection:
         _positive(f"{section}.E_min_GeV", self.E_min_GeV)
         _positive(f"{section}.n_points", self.n_points)
         if self.E_max_GeV <= self.E_min_GeV:
-            raise CardError(f"{section}.E_max_GeV", f"= {self.E_max_GeV}: must be > E_min_GeV = {self.E_min_GeV}")
+            msg = f"{section}.E_max_GeV"
+            raise CardError(msg, f"= {self.E_max_GeV}: must be > E_min_GeV = {self.E_min_GeV}")
 
 
 SECTIONS: dict[str, type] = {
@@ -503,7 +420,8 @@ def parse_card(text: str, path: Path | None = None) -> Card:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise CardError("<file>", f"is not valid TOML{where}: {exc}") from None
+        msg = "<file>"
+        raise CardError(msg, f"is not valid TOML{where}: {exc}") from None
     for key in data:
         if key not in SECTIONS:
             close = difflib.get_close_matches(key, list(SECTIONS), n=3, cutoff=0.5)
@@ -532,7 +450,8 @@ def check_production_keys(card: Card, given: dict[str, set[str]]) -> None:
                 continue
             users = users_of(section, key)
             would = f"used only by {', '.join(map(repr, users))}" if users else "used by no production"
-            raise CardError(f"{section}.{key}", f"not used by the card's productions "
+            msg = f"{section}.{key}"
+            raise CardError(msg, f"not used by the card's productions "
                             f"({', '.join(p.name for p in prods)}); {would}. Remove it or add such a production.")
 
 
@@ -542,9 +461,11 @@ def load_card(path: str | Path) -> Card:
     try:
         text = decode_card(path.read_bytes(), path)
     except FileNotFoundError:
-        raise CardError("<file>", f"{str(path)!r} does not exist") from None
+        msg = "<file>"
+        raise CardError(msg, f"{str(path)!r} does not exist") from None
     except OSError as exc:
-        raise CardError("<file>", f"{str(path)!r} cannot be read: {exc}") from None
+        msg = "<file>"
+        raise CardError(msg, f"{str(path)!r} cannot be read: {exc}") from None
     return parse_card(text, path)
 
 
@@ -557,7 +478,8 @@ def decode_card(raw: bytes, path: str | Path) -> str:
         bad, line = raw[exc.start:exc.start + 1], raw.count(b"\n", 0, exc.start) + 1
         msg = (f"{str(path)!r}: byte {bad!r} at byte offset {exc.start} (line {line}) is not UTF-8; "
                "cards must be UTF-8 (re-save the file with UTF-8 encoding)")
-        raise CardError("<file>", msg) from None
+        msg_0 = "<file>"
+        raise CardError(msg_0, msg) from None
 
 
 __all__ = ["Card", "CardError", "UnknownNameError", "decode_card", "load_card", "parse_card"]
