@@ -51,6 +51,13 @@ class RunResult:
     summary: dict
     files: dict = field(default_factory=dict)
     blocks: list = field(default_factory=list)
+    plan: RunPlan | None = None
+
+    @property
+    def channels(self) -> list:
+        """The run's channels (generator.pipeline.ChannelPlan: spec, integration, allocated events) when this process
+        planned the run; empty after a merge."""
+        return self.plan.channels if self.plan is not None else []
 
     def format(self) -> str:
         s = self.summary
@@ -288,7 +295,7 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, ove
         blocks = [b for o in iterate_chunks(plan, tasks, _decayer(card, model)) for b in o.blocks]
         summary = _finish_summary(header, plan, rc.shard, rc.n_shards, tasks)
         summary["timing_s"] = {"total": time.perf_counter() - t0}
-        return RunResult(card=card, out_dir=out, summary=summary, blocks=blocks)
+        return RunResult(card=card, out_dir=out, summary=summary, blocks=blocks, plan=plan)
     n_est = rc.events * (len(specs) if rc.allocation == "per_channel" else 1)
     with RunDirectory(out, overwrite=overwrite, needed_bytes=estimate_bytes(card, n_est) / rc.n_shards,
                       label=f"run {card.name}, seed {rc.seed}") as rd:
@@ -332,7 +339,9 @@ def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: b
         files[name] = str(rd.path / fmt.file_name(card.output))
     if plots is not None:
         files["plots"] = _save_plots(plots, rd)
-    return _conclude(card, rd, summary, files, detector, t0, {"plan": t_plan, "events": t_events})
+    result = _conclude(card, rd, summary, files, detector, t0, {"plan": t_plan, "events": t_events})
+    result.plan = plan
+    return result
 
 
 def _conclude(card, rd: RunDirectory, summary: dict, files: dict, detector: bool, t0: float,
