@@ -1,7 +1,8 @@
 """Event output: HepMC3 (pyhepmc), ROOT TTree/RNTuple ntuples (uproot), atomic writes.
 
-Writers take a run as a list of :class:`generator.record.EventBlock` (one per channel and decay
-topology) plus a ``run_info`` dict and never loop over particles in Python.
+Writers stream: opened with the run header ``run_info``, they take the run chunk by chunk, each chunk a list
+of :class:`generator.record.EventBlock` (one per channel and decay topology), and are closed with the final
+run summary (protocol in :mod:`generator.io.formats`); they never loop over particles in Python.
 
 ``run_info`` keys (extra keys are accepted and stored in the JSON metadata):
 
@@ -9,7 +10,12 @@ topology) plus a ``run_info`` dict and never loop over particles in Python.
 - ``"channels"``: list of dicts with ``"name"`` and optionally ``"sigma_cm2"``, ``"sigma_err_cm2"``
   (cm^2), ``"expected_events"`` (events for the exposure); extra per-channel keys are kept in JSON;
 - ``"pot"`` (protons on target), ``"luminosity_fb"`` (fb^-1): 0 when absent (no exposure);
+- ``"weight_unit"`` ("events" or "cm2"; default "events"); ``"hnl_mass_GeV"`` (dict name -> GeV: the HNLs the
+  HepMC3 header declares); ``"info_columns"`` (optional: the extra info columns of the ROOT events tree);
 - anything else, e.g. ``"hnl_ctau0_cm"`` (dict name -> c*tau in cm).
+
+Events may carry ``info["event_id"]`` (int64, index in the unsharded run): HepMC3 event number and ROOT
+branch ``event_id``.
 
 The channel index of a block (ROOT branch ``channel``, HepMC3 event attribute ``channel``) is the
 position of ``block.channel`` in the names of ``run_info["channels"]``; when that list is absent

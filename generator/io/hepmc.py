@@ -1,5 +1,9 @@
 """HepMC3 ASCII writer (pyhepmc): NuHepMC 1.0 for neutrino-beam runs, plain HepMC3 otherwise.
 
+:class:`HepMCWriter` streams: the constructor writes the header from the run header, ``write(blocks)`` appends
+one chunk (the pyhepmc writer stays open), ``close()`` writes the footer. :func:`write_hepmc` writes a list of
+blocks through it, atomically.
+
 Events are built from arrays with ``GenEvent.from_hepevt`` (one call per event). The meaning of every
 code and attribute is defined in :mod:`generator.io.nuhepmc` (the NuHepMC requirements G.R.1-11, E.R.1-9,
 V.R.1, P.R.1 and the conventions listed in ``NuHepMC.Conventions``).
@@ -12,12 +16,14 @@ File layout
   unit of the run attribute ``weight_unit`` (``events`` = expected events for the exposure); the
   ``NuHepMC.*`` attributes of :func:`generator.io.nuhepmc.run_attributes`; string attributes ``card``,
   ``channels`` (JSON list, index = ROOT branch ``channel``), ``weight_unit``, ``output_schema``,
-  ``metadata_json`` (run metadata, :func:`generator.io.run_metadata`, without timings) and
+  ``metadata_json`` (the run header, :func:`generator.io.header_metadata`, without timings: no event counts),
+  ``channel_targets``, ``channel_sigma_pb``, ``channel_sigma_err_pb`` (JSON lists per channel: target name,
+  cross section in pb per atom of that target for neutrino runs), ``cross_section_scale`` and
   ``NuHepMC.Provenance.JSON`` (:mod:`generator.provenance`: resolved model, versions, git commit, command
   line, card). Nothing depends on the clock: the same card and seed give byte-identical files.
 - Every event: ``GenCrossSection`` = the run's flux-averaged total cross section in pb per atom (neutrino
   runs, the same number as ``NuHepMC.FluxAveragedTotalCrossSection``) or the sum of the channel cross
-  sections in pb (collider runs), accepted = attempted = events in the file; omitted when unknown.
+  sections in pb (collider runs), accepted = attempted = event number + 1 (running count); omitted when unknown.
   Int attributes ``signal_process_id`` (E.R.3, = :func:`generator.io.nuhepmc.process_id` of the channel
   index) and ``channel`` (the channel index); ``lab_pos`` (E.R.5) = primary vertex (x, y, z) in mm.
 - Particles (P.R.1): beam 4, target nucleus 20 (nuclear PDG code), decayed 2, final 1. Incoherent
@@ -26,7 +32,9 @@ File layout
   conserved at every vertex. Vertices (V.R.1): primary 1, nucleon separation 21, BSM decays 22.
   PDG codes: N_j = 9900000 + j, Z' = 32, phi' = 9900025 (declared, G.R.11).
 - The generated mass of each particle is the invariant mass of its four-momentum (GeV).
-- Events are numbered 0, 1, ... in block order, the same order as the ROOT ntuple entries.
+- Events are numbered by ``info["event_id"]`` (index in the unsharded run, the ROOT ``event_id`` branch), or
+  0, 1, ... in write order when the blocks carry none.
+- BSM codes declared before any event (G.R.11): the HNLs of ``run_info["hnl_mass_GeV"]``, Z', phi'.
 
 Particle order inside an event follows the block (beams moved to the front when they are not
 contiguous: HEPEVT needs a contiguous parent range), after the added target nucleus of incoherent events.

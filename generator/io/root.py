@@ -1,5 +1,9 @@
 """ROOT ntuple writer and reader (uproot + awkward): TTree ``events`` and ``run``, metadata strings.
 
+:class:`RootWriter` streams: ``RootWriter(path, run_info)``, ``write(blocks)`` per chunk (``mktree`` then
+``extend``), ``write_arrays`` (events already in this layout, for merging shards), ``close(run_info)`` (``run``
+tree and strings). :func:`write_root` writes a list of blocks through it, atomically.
+
 Schema (kept exactly; detector modules read it; see docs/ntuple_schema.md)
 -------------------------------------------------------------------------
 TTree ``events``, one entry per event, in block order (entry i = HepMC3 event i):
@@ -12,16 +16,22 @@ TTree ``events``, one entry per event, in block order (entry i = HepMC3 event i)
 - per event: ``weight`` float64 (expected events; cross section in cm^2 if the run has no exposure,
   see metadata ``weight_unit``), ``channel`` int32 (index into the run's channel list), ``regime``
   int32 (0 none, 1 coherent, 2 incoherent), ``target`` int32 (PDG code of the target, 0 if none),
-  ``E_nu`` float64 GeV (0 if none), ``Q2`` float64 GeV^2 (0 if none), and every other
-  ``EventBlock.info`` column as float64 (NaN in events of blocks that lack it).
+  ``E_nu`` float64 GeV (0 if none), ``Q2`` float64 GeV^2 (0 if none), ``event_id`` int64 (index of the event
+  in the unsharded run, ``info["event_id"]``; the entry index when absent), and every other
+  ``EventBlock.info`` column as float64 (NaN in events of blocks that lack it) except the internal
+  ones (:data:`generator.io.INTERNAL_INFO_COLUMNS`).
 
 TTree ``run``, one entry: ``seed`` int64, ``n_events`` int64 (events in the file), ``sum_weights``
 float64, ``pot`` float64, ``luminosity_fb`` float64 (fb^-1; both 0 when the run has no exposure),
-per channel (counter ``n_channels``, index = ``channel``): ``sigma_cm2``, ``sigma_err_cm2`` (cm^2),
-``expected_events`` float64 (NaN where run_info does not give them).
+per channel (counter ``n_channels``, index = ``channel``): ``sigma_pb``, ``sigma_err_pb`` (pb per atom of the
+channel's target for neutrino-beam runs, NuHepMC G.R.6; per collision otherwise: see the string
+``cross_section_scale``), ``target_pdg`` int32, ``sigma_per_scatterer_cm2``, ``sigma_err_per_scatterer_cm2``
+(cm^2 per nucleus for coherent, per nucleon for incoherent channels), ``expected_events`` float64 (NaN where
+run_info does not give them).
 
 TObjString objects: ``version`` (package version), ``card`` (steering-card text), ``channels``
-(JSON list of channel names), ``metadata_json`` (JSON dump of the run metadata dict, see
+(JSON list of channel names), ``channel_targets`` (JSON list of their target names), ``cross_section_scale``
+("PerAtom" or "PerCollision"), ``metadata_json`` (JSON dump of the run metadata dict, see
 :func:`generator.io.run_metadata`).
 
 With ``rntuple=True`` the two trees are written as RNTuples of the same fields instead (needs a
