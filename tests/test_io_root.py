@@ -230,3 +230,34 @@ def test_bad_options_raise(run, tmp_path, case):
     with pytest.raises(OutputError, match=match):
         write_root(tmp_path / "bad.root", blocks, run_info, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_streaming_writer_columns_and_event_id(run, root_file, tmp_path):
+    """RootWriter chunk by chunk: info columns declared in the header cover chunks that lack them (NaN), the
+    internal ``chunk`` column is never written, event_id continues across chunks; equals write_root of all."""
+    from generator.io import RootWriter
+
+    blocks, run_info = run
+    tagged = [type(b)(**{**b.__dict__, "info": {**b.info, "chunk": np.zeros(b.n_events, dtype=np.int64)}})
+              for b in blocks]
+    # channel-major chunks: the block without y_inel comes first, so the header must declare it
+    order = sorted(range(len(tagged)), key=lambda i: "y_inel" in tagged[i].info)
+    w = RootWriter(tmp_path / "s.root", {**run_info, "info_columns": ["y_inel"]}, chunk_size=10)
+    for i in order:
+        w.write([tagged[i]])
+    w.close(run_info)
+    ev, _ = read_root(tmp_path / "s.root")
+    ref, _ = read_root(root_file)
+    assert "chunk" not in ev.fields and set(ev.fields) == set(ref.fields)
+    np.testing.assert_array_equal(ev["event_id"], np.arange(115))  # entry index: no event_id in these blocks
+    perm = np.concatenate([np.arange(sum(b.n_events for b in blocks[:i]), sum(b.n_events for b in blocks[:i + 1]))
+                           for i in order])
+    for name in ref.fields:
+        if name != "event_id":
+            np.testing.assert_array_equal(ak.to_numpy(ak.ravel(ev[name])), ak.to_numpy(ak.ravel(ref[name][perm])), name)
+    # a column that appears after the tree exists and was not declared is an error naming it
+    w = RootWriter(tmp_path / "bad.root", run_info)
+    w.write([tagged[order[0]]])
+    with pytest.raises(OutputError, match=r"\['y_inel'\].*run_info\['info_columns'\]"):
+        w.write([tagged[order[-1]]])
+    w.abort()

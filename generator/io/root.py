@@ -89,10 +89,12 @@ STRING_OBJECTS = ("version", "card", "channels", "channel_targets", "cross_secti
 _COMPRESSION = {"lz4": uproot.LZ4, "zstd": uproot.ZSTD, "zlib": uproot.ZLIB, "lzma": uproot.LZMA}
 
 
-def _info_columns(blocks: Sequence[EventBlock]) -> list[str]:
+def info_columns(blocks: Sequence[EventBlock]) -> list[str]:
     """Extra (non-schema) info column names in order of first appearance; checks for name clashes.
 
-    Internal columns (:data:`generator.io.INTERNAL_INFO_COLUMNS`, e.g. ``chunk``) are never written.
+    Internal columns (:data:`generator.io.INTERNAL_INFO_COLUMNS`, e.g. ``chunk``) are never written. A streamed
+    run whose channels carry different columns lists them all in ``run_info["info_columns"]`` (e.g. this
+    function over one small block per channel), since the events tree is created at the first chunk.
     """
     reserved = set(EVENT_BRANCHES) | {PARTICLE_COUNTER}
     extra: list[str] = []
@@ -325,7 +327,7 @@ class RootWriter:
         self.tally.add(blocks)
         if not blocks:
             return
-        cols = _info_columns(blocks)
+        cols = info_columns(blocks)
         if self.extra is None:
             self.extra = cols
         new = [c for c in cols if c not in self.extra]
@@ -408,7 +410,7 @@ def write_root(path: str | os.PathLike, blocks: Sequence[EventBlock], run_info: 
     path = Path(path)
     with atomic_path(path) as tmp:
         w = RootWriter(tmp, run_info, chunk_size, rntuple=rntuple, compression=compression,
-                       compression_level=compression_level, info_columns=_info_columns(blocks))
+                       compression_level=compression_level, info_columns=info_columns(blocks))
         try:
             w.write(blocks)
         except BaseException:
