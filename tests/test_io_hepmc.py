@@ -262,3 +262,16 @@ def test_bad_input_raises_and_writes_nothing(run, tmp_path, case):
     with pytest.raises(OutputError, match=match):
         write_hepmc(tmp_path / "bad.hepmc3", blocks, run_info)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_streaming_writer_rejects_undeclared_bsm_codes(run, tmp_path):
+    """The header is written before any event: a chunk with an HNL the header does not declare is an error."""
+    from generator.io import HepMCWriter
+
+    blocks, run_info = run
+    w = HepMCWriter(tmp_path / "s.hepmc3", {**run_info, "hnl_mass_GeV": {"N5": 0.12, "N6": 0.4}})
+    with pytest.raises(OutputError, match=r"PDG codes \[9900004\] are not declared"):
+        w.write(blocks[:1])
+    w.close()
+    with pytest.raises(OutputError, match=r"run_info\['channels'\] is empty"):
+        HepMCWriter(tmp_path / "t.hepmc3", {**run_info, "channels": []})
