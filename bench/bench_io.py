@@ -1,10 +1,13 @@
 """Write throughput and peak memory of the event writers (HepMC3 ASCII, HepMC3 gzip, ROOT TTree, RNTuple).
 
-Usage: ``python bench/bench_io.py [--events 100000] [--formats hepmc3,root,...] [--out DIR]``.
+Usage: ``python bench/bench_io.py [--events 100000] [--chunk 10000] [--formats hepmc3,root,...] [--out DIR]``.
 
-Each format runs in its own child process (same interpreter), so the peak resident memory reported
-(``ru_maxrss``, which includes the ~70 MB of input arrays) belongs to that writer alone; the
-increase of the peak over its value after building the input is the writer's own peak memory
+The writers stream, as a run does: each format's writer is opened from the output-format registry
+(``generator.io.formats``), receives ``--events`` events in chunks of ``--chunk`` events (each chunk built
+just before it is written, then dropped) and is closed. Peak memory must therefore not grow with
+``--events``: run twice with different ``--events`` to see it. Each format runs in its own child process
+(same interpreter), so the peak resident memory reported (``ru_maxrss``) belongs to that writer alone; the
+increase of the peak over its value after building the first chunk is the writer's own peak memory
 (tracemalloc is not used: it slows pyhepmc's per-event calls several-fold). Throughput is given
 per CPU second of the writing process (the "one core" figure the targets refer to; robust on a
 shared machine) and per wall-clock second (includes waiting for the disk and other processes).
@@ -35,8 +38,11 @@ if str(ROOT_DIR) not in sys.path:
 TARGETS = {"hepmc3": 20_000, "hepmc3.gz": None, "root": 100_000, "rntuple": None}
 
 
-def make_blocks(n: int, seed: int = 1):
-    """Two blocks (n/2 events each) of the 10-particle coherent topology, random kinematics (GeV, cm)."""
+def make_blocks(n: int, seed: int = 1, first_id: int = 0):
+    """Two blocks (n/2 events each) of the 10-particle coherent topology, random kinematics (GeV, cm).
+
+    Events carry ``info["event_id"]`` = first_id, first_id + 1, ...
+    """
     from generator.constants import pdg_hnl
     from generator.record import EventBlock
 
@@ -49,50 +55,67 @@ def make_blocks(n: int, seed: int = 1):
         blocks.append(EventBlock(
             channel=f"ch{i}", pdg=[14, 1000060120, pdg_hnl(6), 1000060120, pdg_hnl(5), 11, -11, pdg_hnl(4), 11, -11],
             status=[4, 4, 2, 1, 2, 1, 1, 1, 1, 1], mother=[-1, -1, -1, -1, 2, 2, 2, 4, 4, 4],
-            p=p, x=x, weight=rng.random(m), info={"E_nu": rng.random(m), "Q2": rng.random(m)},
+            p=p, x=x, weight=rng.random(m), info={"E_nu": rng.random(m), "Q2": rng.random(m),
+                                                  "event_id": np.arange(first_id, first_id + m, dtype=np.int64)},
         ))
+        first_id += m
     run_info = {"version": "bench", "seed": seed, "card": "# bench\n",
-                "channels": [{"name": "ch0", "sigma_cm2": 1e-40}, {"name": "ch1", "sigma_cm2": 2e-40}]}
+                "channels": [{"name": "ch0", "sigma_cm2": 1e-40}, {"name": "ch1", "sigma_cm2": 2e-40}],
+                "weight_unit": "events", "hnl_mass_GeV": {"N4": 0.03, "N5": 0.12, "N6": 0.4}}
     return blocks, run_info
 
 
-def run_one(fmt: str, n: int, out_dir: Path) -> dict:
-    """Write n events in format fmt; returns events/s, wall time, file size and memory figures."""
-    from generator.io import write_hepmc, write_root
+#: bench format -> (registry name, [output] gzip flag)
+_FORMATS = {"hepmc3": ("hepmc3", False), "hepmc3.gz": ("hepmc3", True), "root": ("root", False),
+            "rntuple": ("rntuple", False)}
 
-    blocks, run_info = make_blocks(n)
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    t0, c0 = time.perf_counter(), time.process_time()
-    if fmt == "hepmc3":
-        path = write_hepmc(out_dir / "bench.hepmc3", blocks, run_info)
-    elif fmt == "hepmc3.gz":
-        path = write_hepmc(out_dir / "bench.hepmc3.gz", blocks, run_info, gzip=True)
-    elif fmt == "root":
-        path = write_root(out_dir / "bench.root", blocks, run_info)
-    elif fmt == "rntuple":
-        path = write_root(out_dir / "bench_rntuple.root", blocks, run_info, rntuple=True)
-    else:
+
+def run_one(fmt: str, n: int, chunk: int, out_dir: Path) -> dict:
+    """Stream n events in chunks through the writer of format fmt; returns rates, file size and memory figures."""
+    from generator.card import OutputSection
+    from generator.io.formats import open_writers
+
+    if fmt not in _FORMATS:
         msg = f"unknown format {fmt!r}; allowed: {', '.join(TARGETS)}"
         raise SystemExit(msg)
-    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    name, gz = _FORMATS[fmt]
+    output = OutputSection(formats=[name], gzip=gz, plots=False)
+    blocks, run_info = make_blocks(min(chunk, n))
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    (path, writer), = open_writers(lambda file_name: out_dir / file_name, run_info, output).values()
+    wall = cpu = 0.0
+    done = 0
+    while done < n:
+        m = min(chunk, n - done)
+        if done:
+            blocks, _ = make_blocks(m, seed=1 + done, first_id=done)  # not timed: the generator's job
+        t0, c0 = time.perf_counter(), time.process_time()
+        writer.write(blocks)
+        wall, cpu = wall + time.perf_counter() - t0, cpu + time.process_time() - c0
+        done += m
+        del blocks
+    t0, c0 = time.perf_counter(), time.process_time()
+    writer.close(run_info)
+    wall, cpu = wall + time.perf_counter() - t0, cpu + time.process_time() - c0
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     size = path.stat().st_size
     path.unlink()
-    return {"format": fmt, "events": n, "seconds": dt, "cpu_seconds": cpu,
-            "events_per_s": n / dt, "events_per_cpu_s": n / cpu, "file_MB": size / 1e6,
-"maxrss_MB": rss1 / 1024, "maxrss_increase_MB": (rss1 - rss0) / 1024}
+    return {"format": fmt, "events": n, "seconds": wall, "cpu_seconds": cpu,
+            "events_per_s": n / wall, "events_per_cpu_s": n / cpu, "file_MB": size / 1e6,
+            "maxrss_MB": rss1 / 1024, "maxrss_increase_MB": (rss1 - rss0) / 1024}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark for each format in a child process and print a table; returns 0 if targets are met."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--chunk", type=int, default=10_000, help="events per chunk (as a run's chunk size)")
     ap.add_argument("--formats", default="hepmc3,hepmc3.gz,root,rntuple")
     ap.add_argument("--out", type=Path, default=None, help="scratch directory (default: a temporary one)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
-        print(json.dumps(run_one(args.child, args.events, args.out)))
+        print(json.dumps(run_one(args.child, args.events, args.chunk, args.out)))
         return 0
     ok = True
     with tempfile.TemporaryDirectory(dir=args.out) as scratch:
@@ -100,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{'file MB':>8s} "
               f"{'peak RSS MB':>11s} {'writer MB':>10s}")
         for fmt in args.formats.split(","):
-            cmd = [sys.executable, __file__, "--child", fmt, "--events", str(args.events), "--out", scratch]
+            cmd = [sys.executable, __file__, "--child", fmt, "--events", str(args.events), "--chunk", str(args.chunk),
+                   "--out", scratch]
             res = subprocess.run(cmd, capture_output=True, text=True, check=False, env={**os.environ})
             if res.returncode != 0:
                 print(f"{fmt}: failed\n{res.stderr}")

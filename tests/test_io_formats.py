@@ -3,10 +3,12 @@ the worked example of docs/extending.md ("An output format") runs as written."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
 
+import awkward as ak
 import numpy as np
 import pytest
 import uproot
@@ -18,10 +20,11 @@ from generator.io.formats import (
     OUTPUT_FORMATS,
     OutputFormat,
     get_output_format,
+    open_writers,
     register_output_format,
     write_formats,
 )
-from tests.test_io_synthetic import make_run
+from tests.test_io_synthetic import MASSES, make_run
 
 EXTENDING = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
 
@@ -51,9 +54,9 @@ def test_file_names(formats, gzip, expected):
 
 def test_registration_rules():
     with pytest.raises(OutputError, match="'root' is already registered"):
-        register_output_format(OutputFormat("root", "generator.io.root:write_root", lambda o: "x.root", "again"))
-    with pytest.raises(OutputError, match="must be 'module:function'"):
-        register_output_format(OutputFormat("bad", "generator.io.root.write_root", lambda o: "x", "bad"))
+        register_output_format(OutputFormat("root", "generator.io.root:RootWriter", lambda o: "x.root", "again"))
+    with pytest.raises(OutputError, match="must be 'module:Class'"):
+        register_output_format(OutputFormat("bad", "generator.io.root.RootWriter", lambda o: "x", "bad"))
     assert "bad" not in OUTPUT_FORMATS
     with pytest.raises(UnknownNameError, match=r"unknown output format 'roo'.*Did you mean 'root'"):
         get_output_format("roo")
@@ -71,35 +74,59 @@ def _code_blocks(section: str) -> list[str]:
 
 
 @pytest.fixture
-def npz_format(tmp_path, monkeypatch):
-    """The docs' worked example, installed as module ``docs_npz_example`` and registered; removed afterwards."""
+def csv_format(tmp_path, monkeypatch):
+    """The docs' worked example, installed as module ``docs_csv_example`` and registered; removed afterwards."""
     module_code, registration = _code_blocks("An output format")
-    (tmp_path / "docs_npz_example.py").write_text(module_code)
+    (tmp_path / "docs_csv_example.py").write_text(module_code)
     monkeypatch.syspath_prepend(str(tmp_path))
-    registration = registration.replace("generator.io.npz:", "docs_npz_example:")
-    assert "docs_npz_example:write_npz" in registration
+    registration = registration.replace("generator.io.csv:", "docs_csv_example:")
+    assert "docs_csv_example:CsvWriter" in registration
     exec(registration, {"register_output_format": register_output_format, "OutputFormat": OutputFormat})
-    yield OUTPUT_FORMATS["npz"]
-    del OUTPUT_FORMATS["npz"]
-    sys.modules.pop("docs_npz_example", None)
+    yield OUTPUT_FORMATS["csv"]
+    del OUTPUT_FORMATS["csv"]
+    sys.modules.pop("docs_csv_example", None)
 
 
-def test_worked_example_npz(npz_format, make_card, tmp_path):
-    card = make_card(output={"formats": ["npz", "root"], "gzip": True})  # the schema now accepts "npz"
+def test_worked_example_csv(csv_format, make_card, tmp_path):
+    card = make_card(output={"formats": ["csv", "root"], "gzip": True})  # the schema now accepts "csv"
     blocks, run_info = make_run()
     files = write_formats(tmp_path / "run", blocks, run_info, card.output)
-    assert list(files) == ["root", "npz"]  # registry order, not card order
-    assert Path(files["npz"]).name == "events.npz"
-    with np.load(files["npz"]) as f:
-        npz = {k: f[k] for k in f.files}
+    assert list(files) == ["root", "csv"]  # registry order, not card order
+    assert Path(files["csv"]).name == "events.csv"
+    lines = Path(files["csv"]).read_text().splitlines()
+    assert lines[0] == "# channels: incoherent_p coherent_C12" and lines[-1] == "# n_events: 115"
+    table = np.loadtxt(files["csv"], delimiter=",", skiprows=3, comments="#")
     n_events = sum(b.n_events for b in blocks)
-    assert npz["offsets"][-1] == sum(b.n_events * b.n_particles for b in blocks) == len(npz["pdg"])
+    assert table.shape == (n_events, 4)
     # the same events through the ROOT file, read back with uproot (a different reader than numpy's)
     with uproot.open(files["root"]) as f:
-        ev = f["events"].arrays(["weight", "channel", "pdg", "E"], library="np")
-    assert len(ev["weight"]) == n_events
-    np.testing.assert_array_equal(npz["weight"], ev["weight"])
-    np.testing.assert_array_equal(npz["channel"], ev["channel"])
-    np.testing.assert_array_equal(npz["p"][:, 0], np.concatenate(ev["E"]))
-    np.testing.assert_array_equal(npz["pdg"], np.concatenate(ev["pdg"]))
-    assert list(npz["channel_names"]) == [c["name"] for c in run_info["channels"]]
+        ev = f["events"].arrays(["weight", "channel", "event_id", "n_particles"], library="np")
+    np.testing.assert_array_equal(table[:, 0], ev["event_id"])
+    np.testing.assert_array_equal(table[:, 0], np.arange(n_events))
+    np.testing.assert_array_equal(table[:, 1], ev["channel"])
+    np.testing.assert_array_equal(table[:, 2], ev["weight"])  # %.17g round-trips doubles
+    np.testing.assert_array_equal(table[:, 3], ev["n_particles"])
+
+
+def test_streaming_chunks_equal_one_write(tmp_path):
+    """open / write per chunk / close gives the same ROOT arrays and HepMC3 bytes as one write of everything."""
+    blocks, run_info = make_run()
+    run_info["hnl_mass_GeV"] = {f"N{j}": m for j, m in MASSES.items()}  # the header declares N4..N6 before any event
+    output = OutputSection(formats=["root", "hepmc3"], gzip=False)
+    whole = write_formats(tmp_path / "whole", blocks, run_info, output)
+    (tmp_path / "chunked").mkdir()
+    writers = open_writers(lambda name: tmp_path / "chunked" / name, {**run_info, "weight_unit": "events"}, output)
+    # chunks that cut blocks in pieces, plus an empty chunk
+    pieces = [[blocks[0].select(np.arange(0, 25))], [], [blocks[0].select(np.arange(25, 60)), blocks[1]], [blocks[2]]]
+    for chunk in pieces:
+        for _, w in writers.values():
+            w.write(chunk)
+    for _, w in writers.values():
+        w.close(run_info)
+    assert Path(writers["hepmc3"][0]).read_bytes() == Path(whole["hepmc3"]).read_bytes()
+    with uproot.open(whole["root"]) as a, uproot.open(writers["root"][0]) as b:
+        ea, eb = a["events"].arrays(), b["events"].arrays()
+        assert ea.fields == eb.fields
+        for name in ea.fields:
+            np.testing.assert_array_equal(ak.to_numpy(ak.ravel(ea[name])), ak.to_numpy(ak.ravel(eb[name])), name)
+        assert json.loads(str(a["metadata_json"])) == json.loads(str(b["metadata_json"]))

@@ -18,7 +18,7 @@ import pytest
 from tests.test_io_synthetic import coherent_block, make_run
 
 from generator.constants import PB_CM2, pdg_hnl
-from generator.io import OutputError, run_metadata, write_hepmc
+from generator.io import OutputError, header_metadata, write_hepmc
 from generator.io.hepmc import read_hepmc_run_info
 from generator.io.nuhepmc import strip_timings
 from generator.record import EventBlock
@@ -109,7 +109,7 @@ def test_four_momentum_conserved_at_every_vertex(ascii_file):
 
 def test_run_info_cross_section_and_weights(run, ascii_file):
     """Run info (tool, weight names, card, metadata), GenCrossSection in pb, weights sum to the rate."""
-    blocks, run_info = run
+    _, run_info = run
     events = _read_all(ascii_file)
     ri = events[0].run_info
     assert [(t.name, t.version) for t in ri.tools] == [("darkseesaw-gen", run_info["version"])]
@@ -118,7 +118,9 @@ def test_run_info_cross_section_and_weights(run, ascii_file):
     assert str(ri.attributes["weight_unit"]) == "events"
     assert json.loads(str(ri.attributes["channels"])) == ["incoherent_p", "coherent_C12"]
     meta = json.loads(str(ri.attributes["metadata_json"]))
-    assert meta == json.loads(json.dumps(strip_timings(run_metadata(blocks, run_info))))
+    # the header holds what is known before any event: no event counts, no timings
+    assert meta == json.loads(json.dumps(strip_timings(header_metadata({**run_info, "weight_unit": "events"}))))
+    assert "n_events_written" not in meta and "sum_weights" not in meta
     assert read_hepmc_run_info(ascii_file) == meta
     # total cross section (pb): sum of channels, errors in quadrature; 1 pb = 1e-36 cm^2
     sigma_pb = (2.0e-41 + 5.0e-40) / 1e-36
@@ -128,7 +130,7 @@ def test_run_info_cross_section_and_weights(run, ascii_file):
         cs = evt.cross_section
         assert cs.xsec() == pytest.approx(sigma_pb, rel=1e-8)  # HepMC3 prints 9 significant digits
         assert cs.xsec_err() == pytest.approx(err_pb, rel=1e-8)
-        assert cs.accepted_events == cs.attempted_events == len(events)
+        assert cs.accepted_events == cs.attempted_events == evt.event_number + 1  # running count
     total = sum(evt.weights[0] for evt in events)
     rate = sum(c["expected_events"] for c in run_info["channels"])
     assert total == pytest.approx(rate, rel=1e-12)  # fixtures scale weights to the channel rates
@@ -206,8 +208,12 @@ def test_each_hnl_species_has_its_own_pdg_code(ascii_file):
     codes = {p.pid for evt in _read_all(ascii_file) for p in evt.particles}
     hnl = {c for c in codes if 9_900_000 <= abs(c) < 10_000_000}
     assert hnl == {9900004, 9900005, 9900006} == {pdg_hnl(j) for j in (4, 5, 6)}
-    meta = read_hepmc_run_info(ascii_file)
-    assert meta["pdg_codes"]["9900004"] == "N4" and meta["pdg_codes"]["32"] == "Zprime"
+    with pyhepmc.open(ascii_file) as f:
+        att = f.read().run_info.attributes
+    declared = {int(c) for c in str(att["NuHepMC.AdditionalParticleNumbers"]).split()}
+    assert {9900004, 9900005, 9900006, 32, 9900025} <= declared
+    assert str(att["NuHepMC.AdditionalParticleNumber[9900004].Name"]) == "N4"
+    assert str(att["NuHepMC.AdditionalParticleNumber[9900025].Name"]) == "phiprime"  # not an HNL
 
 
 def test_event_without_beams(tmp_path):
@@ -244,7 +250,7 @@ def test_bad_input_raises_and_writes_nothing(run, tmp_path, case):
         match = "status-2"
     elif case == "mixed_units":
         blocks[1] = EventBlock(**{**blocks[1].__dict__, "weight_unit": "cm2"})
-        match = "weight units"
+        match = "mix weight units"
     else:
         b = blocks[1]
         mo = b.mother.copy()
@@ -256,3 +262,16 @@ def test_bad_input_raises_and_writes_nothing(run, tmp_path, case):
     with pytest.raises(OutputError, match=match):
         write_hepmc(tmp_path / "bad.hepmc3", blocks, run_info)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_streaming_writer_rejects_undeclared_bsm_codes(run, tmp_path):
+    """The header is written before any event: a chunk with an HNL the header does not declare is an error."""
+    from generator.io import HepMCWriter
+
+    blocks, run_info = run
+    w = HepMCWriter(tmp_path / "s.hepmc3", {**run_info, "hnl_mass_GeV": {"N5": 0.12, "N6": 0.4}})
+    with pytest.raises(OutputError, match=r"PDG codes \[9900004\] are not declared"):
+        w.write(blocks[:1])
+    w.close()
+    with pytest.raises(OutputError, match=r"run_info\['channels'\] is empty"):
+        HepMCWriter(tmp_path / "t.hepmc3", {**run_info, "channels": []})

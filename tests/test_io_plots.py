@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.image
 import numpy as np
 import pytest
 
+from generator.errors import OutputError
 from generator.plots import control_histograms, control_plots, observables
 from tests.test_io_synthetic import MASSES, make_run
 
@@ -95,3 +98,89 @@ def test_empty_run_still_plots(tmp_path):
     h = control_histograms([b])
     assert all(v.sum(flow=True).value == 0 for v in h.values())
     assert len(control_plots([b], tmp_path, dpi=30)) == 7
+
+
+def _same(a, b):
+    """Two ControlPlots have equal bin contents and variances, under/overflow included (rel. 1e-12)."""
+    for name, h in a.hists.items():
+        va, vb = h.view(flow=True), b.hists[name].view(flow=True)
+        np.testing.assert_allclose(va["value"], vb["value"], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(va["variance"], vb["variance"], rtol=1e-12, atol=0)
+
+
+def test_accumulator_chunks_shards_and_files(blocks, tmp_path):
+    """Filling chunk by chunk, adding two shards, and a save/load round trip all equal one fill of everything."""
+    from generator.io.merge import merge_plots
+    from generator.plots import ControlPlots
+
+    info = {"run_name": "io test", "weight_unit": "events", "hnl_mass_GeV": {f"N{j}": m for j, m in MASSES.items()}}
+    whole = ControlPlots(info).fill(blocks)
+    chunked = ControlPlots(info)
+    for b in blocks:
+        chunked.fill([b.select(np.arange(0, b.n_events // 2))]).fill([b.select(np.arange(b.n_events // 2, b.n_events))])
+    _same(whole, chunked)
+    s1, s2 = ControlPlots(info).fill(blocks[:1]), ControlPlots(info).fill(blocks[1:])
+    _same(whole, ControlPlots.from_dict(s1.to_dict()).add(s2))
+    files = [s1.save(tmp_path / "s1.npz"), s2.save(tmp_path / "s2.npz")]
+    _same(whole, merge_plots(files))
+    # fixed binning from the header: m_ee up to 1.05 x the heaviest HNL mass (0.40 GeV), E_N default 100 GeV
+    assert whole.hists["m_ee"].axes[0].edges[-1] == pytest.approx(1.05 * MASSES[6], rel=1e-12)
+    assert whole.hists["E_N"].axes[0].edges[-1] == 100.0
+    other = ControlPlots({**info, "hnl_mass_GeV": {"N4": 1.0}})
+    with pytest.raises(OutputError, match="binning"):
+        whole.add(other)
+
+
+def test_binning_from_experiment_header():
+    """MiniBooNE header: E_N up to the flux edge, vertices around the detector sphere (radius 610 cm)."""
+    from generator.experiments import experiment
+    from generator.plots import binning
+
+    geo = experiment("MiniBooNE").geometry
+    info = {"experiment": "MiniBooNE", "channels": [{"name": "c", "production": "upscattering",
+                                                     "E_range_GeV": [0.1, 5.0]}]}
+    b = binning(info)
+    assert b["E_N"] == (0.0, 5.0) and b["theta_N"] == (0.0, 180.0)
+    R = geo.radius_cm
+    z0 = geo.center_cm[2]
+    assert b["vertex_z"] == pytest.approx((z0 - 1.2 * R, z0 + 1.2 * R), rel=1e-12)  # 10% of 2R padding
+    assert b["vertex_r"][1] >= 1.2 * R
+
+
+def test_phiprime_is_not_an_hnl():
+    """phi' (9900025) leaving the primary vertex is not counted in E_N (it is not an HNL)."""
+    from generator.plots import observables
+    from generator.record import EventBlock
+
+    b = make_run(seed=2, n_coh=3, n_inc=1, n_perm=1)[0][0]
+    prim = int(np.flatnonzero((b.pdg >= 9900004) & (b.mother == -1) & (b.status != 4))[0])
+    pdg = b.pdg.copy()
+    pdg[prim] = 9900025
+    phi = EventBlock(**{**b.__dict__, "pdg": pdg})
+    assert observables([phi])["E_N"][0].size == 0 and observables([b])["E_N"][0].size == b.n_events
+
+
+def test_labels_say_what_is_counted(blocks, tmp_path):
+    """Axis labels of pair histograms count e+e- pairs; titles give the run name and the weight unit."""
+    import matplotlib.figure
+
+    from generator.plots import ENTRY, TITLES, ControlPlots
+
+    assert ENTRY["m_ee"] == ENTRY["theta_ee"] == "e+e- pairs" and ENTRY["E_N"] == "HNLs"
+    saved = {}
+    orig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, path, **kw):
+        ax = fig.axes[0]
+        saved[Path(path).name] = (ax.get_title(), ax.get_ylabel())
+        return orig(fig, path, **kw)
+
+    matplotlib.figure.Figure.savefig = spy
+    try:
+        ControlPlots({"run_name": "demo", "weight_unit": "events"}).fill(blocks).render(
+            lambda name: tmp_path / name, dpi=20)
+    finally:
+        matplotlib.figure.Figure.savefig = orig
+    title, ylabel = saved["control_m_ee.png"]
+    assert ylabel == "expected e+e- pairs / bin"
+    assert title == f"{TITLES['m_ee']}, run demo (weights in events)"

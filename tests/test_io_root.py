@@ -29,6 +29,7 @@ SCHEMA = {  # branch -> (jagged, dtype), as specified for the detector modules
     "vt": (True, "float64"), "pol": (True, "float32"),
     "weight": (False, "float64"), "channel": (False, "int32"), "regime": (False, "int32"),
     "target": (False, "int32"), "E_nu": (False, "float64"), "Q2": (False, "float64"),
+    "event_id": (False, "int64"),
 }
 
 
@@ -152,8 +153,14 @@ def test_run_tree_strings_and_rate(run, root_file):
     assert r["seed"][0] == run_info["seed"] and r["n_events"][0] == 115
     assert r["pot"][0] == run_info["pot"] and r["luminosity_fb"][0] == 0.0
     assert r["n_channels"][0] == 2
-    assert r["sigma_cm2"][0].tolist() == [2.0e-41, 5.0e-40]
-    assert r["sigma_err_cm2"][0].tolist() == [1.0e-43, 2.0e-42]
+    # pb = 1e-36 cm^2; these channels have no nucleon key: one scatterer per atom
+    assert r["sigma_pb"][0].tolist() == pytest.approx([2.0e-5, 5.0e-4], rel=1e-12)
+    assert r["sigma_err_pb"][0].tolist() == pytest.approx([1.0e-7, 2.0e-6], rel=1e-12)
+    assert r["sigma_per_scatterer_cm2"][0].tolist() == [2.0e-41, 5.0e-40]
+    assert r["sigma_err_per_scatterer_cm2"][0].tolist() == [1.0e-43, 2.0e-42]
+    with uproot.open(root_file) as f:  # channels without production "upscattering": not a neutrino-beam run
+        assert str(f["cross_section_scale"]) == "PerCollision"
+        assert json.loads(str(f["channel_targets"])) == [None, None]
     assert r["expected_events"][0].tolist() == [1.0, 3.5]
     rate = sum(c["expected_events"] for c in run_info["channels"])
     assert w.sum() == pytest.approx(rate, rel=1e-12)  # fixtures scale weights to the channel rates
@@ -168,7 +175,7 @@ def test_read_root_helper(run, root_file):
     assert meta["card"] == run_info["card"] and meta["version"] == run_info["version"]
     assert meta["channel_names"] == ["incoherent_p", "coherent_C12"]
     assert meta["hnl_ctau0_cm"] == run_info["hnl_ctau0_cm"]
-    assert meta["run"]["sigma_cm2"] == [2.0e-41, 5.0e-40] and meta["run"]["n_events"] == 115
+    assert meta["run"]["sigma_per_scatterer_cm2"] == [2.0e-41, 5.0e-40] and meta["run"]["n_events"] == 115
     sub, _ = read_root(root_file, branches=["E", "weight"], entry_start=5, entry_stop=9)
     assert sub.fields == ["E", "weight"] and len(sub) == 4
     assert ak.to_list(sub["E"][0]) == blocks[0].p[5, :, 0].tolist()
@@ -223,3 +230,34 @@ def test_bad_options_raise(run, tmp_path, case):
     with pytest.raises(OutputError, match=match):
         write_root(tmp_path / "bad.root", blocks, run_info, **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_streaming_writer_columns_and_event_id(run, root_file, tmp_path):
+    """RootWriter chunk by chunk: info columns declared in the header cover chunks that lack them (NaN), the
+    internal ``chunk`` column is never written, event_id continues across chunks; equals write_root of all."""
+    from generator.io import RootWriter
+
+    blocks, run_info = run
+    tagged = [type(b)(**{**b.__dict__, "info": {**b.info, "chunk": np.zeros(b.n_events, dtype=np.int64)}})
+              for b in blocks]
+    # channel-major chunks: the block without y_inel comes first, so the header must declare it
+    order = sorted(range(len(tagged)), key=lambda i: "y_inel" in tagged[i].info)
+    w = RootWriter(tmp_path / "s.root", {**run_info, "info_columns": ["y_inel"]}, chunk_size=10)
+    for i in order:
+        w.write([tagged[i]])
+    w.close(run_info)
+    ev, _ = read_root(tmp_path / "s.root")
+    ref, _ = read_root(root_file)
+    assert "chunk" not in ev.fields and set(ev.fields) == set(ref.fields)
+    np.testing.assert_array_equal(ev["event_id"], np.arange(115))  # entry index: no event_id in these blocks
+    perm = np.concatenate([np.arange(sum(b.n_events for b in blocks[:i]), sum(b.n_events for b in blocks[:i + 1]))
+                           for i in order])
+    for name in ref.fields:
+        if name != "event_id":
+            np.testing.assert_array_equal(ak.to_numpy(ak.ravel(ev[name])), ak.to_numpy(ak.ravel(ref[name][perm])), name)
+    # a column that appears after the tree exists and was not declared is an error naming it
+    w = RootWriter(tmp_path / "bad.root", run_info)
+    w.write([tagged[order[0]]])
+    with pytest.raises(OutputError, match=r"\['y_inel'\].*run_info\['info_columns'\]"):
+        w.write([tagged[order[-1]]])
+    w.abort()

@@ -268,7 +268,7 @@ BREAKS = [
     ("A NuHepMC.Units.CrossSection.Unit pb\n", "", "G.R.6"),
     ("A NuHepMC.ProcessInfo[750].Description", "A Broken[750].Description", "G.R.8"),
     ("A NuHepMC.VertexStatusIDs 1 21 22", "A NuHepMC.VertexStatusIDs 1 21", "V.R.1"),
-    ("A NuHepMC.AdditionalParticleNumbers 9900004 ", "A NuHepMC.AdditionalParticleNumbers ", "G.R.11"),
+    ("A NuHepMC.AdditionalParticleNumbers 32 9900004 ", "A NuHepMC.AdditionalParticleNumbers 32 ", "G.R.11"),
     ("A 0 lab_pos", "A 0 not_lab_pos", "E.R.5"),
     ("A 0 signal_process_id 750", "A 0 signal_process_id 7", "E.R.3"),
     (" 3.7224724248699999e+01 3.7224724248699999e+01 20\n", " 3.7224724248699999e+01 3.7224724248699999e+01 4\n",

@@ -1,7 +1,8 @@
 """Event output: HepMC3 (pyhepmc), ROOT TTree/RNTuple ntuples (uproot), atomic writes.
 
-Writers take a run as a list of :class:`generator.record.EventBlock` (one per channel and decay
-topology) plus a ``run_info`` dict and never loop over particles in Python.
+Writers stream: opened with the run header ``run_info``, they take the run chunk by chunk, each chunk a list
+of :class:`generator.record.EventBlock` (one per channel and decay topology), and are closed with the final
+run summary (protocol in :mod:`generator.io.formats`); they never loop over particles in Python.
 
 ``run_info`` keys (extra keys are accepted and stored in the JSON metadata):
 
@@ -9,7 +10,12 @@ topology) plus a ``run_info`` dict and never loop over particles in Python.
 - ``"channels"``: list of dicts with ``"name"`` and optionally ``"sigma_cm2"``, ``"sigma_err_cm2"``
   (cm^2), ``"expected_events"`` (events for the exposure); extra per-channel keys are kept in JSON;
 - ``"pot"`` (protons on target), ``"luminosity_fb"`` (fb^-1): 0 when absent (no exposure);
+- ``"weight_unit"`` ("events" or "cm2"; default "events"); ``"hnl_mass_GeV"`` (dict name -> GeV: the HNLs the
+  HepMC3 header declares); ``"info_columns"`` (optional: the extra info columns of the ROOT events tree);
 - anything else, e.g. ``"hnl_ctau0_cm"`` (dict name -> c*tau in cm).
+
+Events may carry ``info["event_id"]`` (int64, index in the unsharded run): HepMC3 event number and ROOT
+branch ``event_id``.
 
 The channel index of a block (ROOT branch ``channel``, HepMC3 event attribute ``channel``) is the
 position of ``block.channel`` in the names of ``run_info["channels"]``; when that list is absent
@@ -31,6 +37,7 @@ import numpy as np
 
 from generator.constants import PDG_HNL_OFFSET, PDG_PHIPRIME, PDG_ZPRIME
 from generator.errors import OutputError
+from generator.particles import is_hnl_pdg
 from generator.record import STATUS_BEAM, STATUS_DECAYED, STATUS_FINAL, EventBlock
 
 #: version tag of the ntuple/HepMC3 layout written by this package (stored in the metadata).
@@ -160,27 +167,90 @@ def _json_default(obj):
     return str(obj)
 
 
+#: internal EventBlock.info columns that are never written to a file (bookkeeping of the engine).
+INTERNAL_INFO_COLUMNS = frozenset({"chunk"})
+#: run-metadata keys known only after the last event (written by ``close``; absent from file headers).
+SUMMARY_KEYS = ("n_events_written", "sum_weights", "weight_unit", "pdg_codes")
+
+
+def bsm_pdg_names(pdgs) -> dict[str, str]:
+    """{str(code): name} of the HNL codes in ``pdgs`` plus Z' and phi' (always declared)."""
+    bsm = {str(c): f"N{c - PDG_HNL_OFFSET}" for c in sorted({abs(int(c)) for c in pdgs}) if is_hnl_pdg(c)}
+    bsm.update({str(PDG_ZPRIME): "Zprime", str(PDG_PHIPRIME): "phiprime"})
+    return bsm
+
+
+class RunTally:
+    """Running totals of the events a writer has written, chunk by chunk (bounded memory).
+
+    ``names``: channel names (index = ``channel`` column; from ``run_info["channels"]``, else in order of first
+    appearance); ``n_events``; ``sum_weights`` (in ``weight_unit``); ``pdgs`` (PDG codes seen).
+    """
+
+    def __init__(self, run_info: Mapping) -> None:
+        self.listed = [str(ch["name"]) for ch in run_info.get("channels", [])]
+        if len(set(self.listed)) != len(self.listed):
+            msg = f"run_info['channels'] names {self.listed} contain duplicates; each channel must appear once"
+            raise OutputError(msg)
+        self.names: list[str] = list(self.listed)
+        self.n_events = 0
+        self.sum_weights = 0.0
+        self.units: set[str] = set()
+        self.pdgs: set[int] = set()
+
+    def add(self, blocks: Sequence[EventBlock]) -> RunTally:
+        """Check the blocks' channels and weight unit and add them to the totals; returns self."""
+        for b in blocks:
+            if b.channel not in self.names:
+                if self.listed:
+                    msg = (f"block channel {b.channel!r} is not in run_info['channels']; "
+                           f"allowed: {', '.join(self.listed)}")
+                    raise OutputError(msg)
+                self.names.append(b.channel)
+            self.units.add(b.weight_unit)
+            if len(self.units) > 1:
+                msg = f"blocks mix weight units {sorted(self.units)}; a file holds one unit ('events' or 'cm2')"
+                raise OutputError(msg)
+            self.n_events += b.n_events
+            self.sum_weights += float(np.sum(b.weight))
+            self.pdgs.update(int(c) for c in np.unique(b.pdg))
+        return self
+
+    @property
+    def weight_unit(self) -> str:
+        """The common weight unit of the blocks added ("events" if none)."""
+        return next(iter(self.units)) if self.units else "events"
+
+    def metadata(self, run_info: Mapping) -> dict:
+        """``run_info`` plus the derived entries of :func:`run_metadata`."""
+        meta = dict(run_info)
+        meta.update(
+            channel_names=list(self.names),
+            n_events_written=int(self.n_events),
+            sum_weights=float(self.sum_weights),
+            weight_unit=self.weight_unit,
+            output_schema=OUTPUT_SCHEMA_VERSION,
+            pdg_codes=bsm_pdg_names(self.pdgs),
+        )
+        return meta
+
+
+def header_metadata(run_info: Mapping) -> dict:
+    """Metadata known before any event (file headers): ``run_info`` + ``channel_names`` and ``output_schema``."""
+    meta = {k: v for k, v in run_info.items() if k not in SUMMARY_KEYS}
+    meta.update(channel_names=[str(ch["name"]) for ch in run_info.get("channels", [])],
+                output_schema=OUTPUT_SCHEMA_VERSION)
+    return meta
+
+
 def run_metadata(blocks: Sequence[EventBlock], run_info: Mapping) -> dict:
     """The metadata dict stored in the files: ``run_info`` plus derived entries.
 
     Added keys: ``channel_names`` (list, index = channel branch value), ``n_events_written``,
     ``sum_weights`` (in ``weight_unit``), ``weight_unit``, ``output_schema`` (layout version) and
-    ``pdg_codes`` (names of the BSM PDG codes used in the file).
+    ``pdg_codes`` (names of the BSM PDG codes used in the file). Same as :class:`RunTally` over ``blocks``.
     """
-    names = channel_names(blocks, run_info)
-    meta = dict(run_info)
-    pdgs = sorted({int(c) for b in blocks for c in np.unique(b.pdg)})
-    bsm = {str(c): f"N{c - PDG_HNL_OFFSET}" for c in pdgs if PDG_HNL_OFFSET < abs(c) < PDG_HNL_OFFSET + 100}
-    bsm.update({str(PDG_ZPRIME): "Zprime", str(PDG_PHIPRIME): "phiprime"})
-    meta.update(
-        channel_names=names,
-        n_events_written=int(sum(b.n_events for b in blocks)),
-        sum_weights=float(sum(float(np.sum(b.weight)) for b in blocks)),
-        weight_unit=common_weight_unit(blocks),
-        output_schema=OUTPUT_SCHEMA_VERSION,
-        pdg_codes=bsm,
-    )
-    return meta
+    return RunTally(run_info).add(blocks).metadata(run_info)
 
 
 def metadata_json(meta: Mapping) -> str:
@@ -190,11 +260,12 @@ def metadata_json(meta: Mapping) -> str:
 
 from generator.io.atomic import atomic_open, atomic_path  # noqa: E402
 from generator.io.formats import OUTPUT_FORMATS, OutputFormat, register_output_format, write_formats  # noqa: E402
-from generator.io.hepmc import write_hepmc  # noqa: E402
-from generator.io.root import EVENT_BRANCHES, read_root, write_root  # noqa: E402
+from generator.io.hepmc import HepMCWriter, write_hepmc  # noqa: E402
+from generator.io.root import EVENT_BRANCHES, RootWriter, read_root, write_root  # noqa: E402
 
 __all__ = [
-    "EVENT_BRANCHES", "OUTPUT_FORMATS", "OUTPUT_SCHEMA_VERSION", "OutputError", "OutputFormat", "atomic_open",
-    "atomic_path", "channel_names", "check_run_info", "check_topology", "metadata_json", "read_root",
-    "register_output_format", "run_metadata", "write_formats", "write_hepmc", "write_root",
+    "EVENT_BRANCHES", "INTERNAL_INFO_COLUMNS", "OUTPUT_FORMATS", "OUTPUT_SCHEMA_VERSION", "HepMCWriter", "OutputError",
+    "OutputFormat", "RootWriter", "RunTally", "atomic_open", "atomic_path", "channel_names", "check_run_info",
+    "check_topology", "header_metadata", "metadata_json", "read_root", "register_output_format", "run_metadata",
+    "write_formats", "write_hepmc", "write_root",
 ]

@@ -1,16 +1,21 @@
-"""The one registry of event-file formats: card value -> writer, file name and writer options.
+"""The one registry of event-file formats: card value -> streaming writer, file name and writer options.
 
-Both the card schema (``[output].formats`` accepts exactly the registered names) and the run
-(:func:`generator.run.run_card` writes every requested format through :func:`write_formats`) read
+Both the card schema (``[output].formats`` accepts exactly the registered names) and the run read
 :data:`OUTPUT_FORMATS`. Adding a format is one writer module plus one :func:`register_output_format`
 call below (see docs/extending.md, "An output format").
 
-A writer is given as ``"module:function"`` and imported only when a run asks for it, so validating a
-card never imports pyhepmc or uproot. It is called as
-``function(path, blocks, run_info, **options(output))`` with ``path`` a :class:`pathlib.Path` inside
-the run directory, ``blocks`` the run's list of :class:`generator.record.EventBlock` (GeV, cm, ns),
-``run_info`` the run summary dict (see :mod:`generator.io`) and ``output`` the card's [output]
-section; it must write the file atomically (:func:`generator.io.atomic.atomic_path`).
+Streaming writer protocol (peak memory set by the chunk, never by the number of events)::
+
+    writer = fmt.open(path, run_info, output)  # path: the (staged) file to write; run_info: the run header
+                                               # (everything known before any event); output: the card's [output]
+    writer.write(blocks)                       # one chunk: list[EventBlock] (GeV, cm, ns), in run order; may be empty
+    writer.close(run_info)                     # the final run_info (n_events, after-decay sums): finish the file
+
+The writer class is given as ``"module:Class"`` and imported only when a run asks for it, so validating a
+card never imports pyhepmc or uproot; it is constructed as ``Class(path, run_info, **options(output))``.
+It writes ``path`` in place (the caller places it atomically: the run directory renames staged files, and
+:func:`write_formats` goes through :func:`generator.io.atomic.atomic_path`). A writer may also have
+``abort()`` (close without finishing after an error).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.errors import OutputError, UnknownNameError
+from generator.io.atomic import atomic_path
 
 
 def _no_options(output) -> dict:
@@ -32,8 +38,8 @@ def _no_options(output) -> dict:
 class OutputFormat:
     """One event-file format.
 
-    ``name``: the value in ``[output].formats``; ``writer``: ``"module:function"`` (see module
-    docstring); ``file_name(output) -> str``: the file's name inside the run directory, from the card's
+    ``name``: the value in ``[output].formats``; ``writer``: ``"module:Class"`` of the streaming writer (see
+    module docstring); ``file_name(output) -> str``: the file's name inside the run directory, from the card's
     [output] section; ``options(output) -> dict``: extra keyword arguments of the writer;
     ``description``: one line for listings and the progress bar.
     """
@@ -45,13 +51,17 @@ class OutputFormat:
     options: Callable[[object], dict] = field(default=_no_options)
 
     def load_writer(self) -> Callable:
-        """Import and return the writer function (raises OutputError naming the format if it cannot)."""
+        """Import and return the writer class (raises OutputError naming the format if it cannot)."""
         module_name, _, attr = self.writer.partition(":")
         try:
             return getattr(importlib.import_module(module_name), attr)
         except (ImportError, AttributeError) as exc:
             msg = f"output format {self.name!r}: writer {self.writer!r} cannot be imported: {exc}"
             raise OutputError(msg) from exc
+
+    def open(self, path: str | Path, run_info: Mapping, output):
+        """A streaming writer of this format on ``path`` (see module docstring); ``output``: the [output] section."""
+        return self.load_writer()(Path(path), run_info, **self.options(output))
 
 
 #: registered formats in registration order (the order in which a run writes them).
@@ -64,7 +74,7 @@ def register_output_format(fmt: OutputFormat) -> OutputFormat:
         msg = f"output format {fmt.name!r} is already registered (writer {OUTPUT_FORMATS[fmt.name].writer!r})"
         raise OutputError(msg)
     if ":" not in fmt.writer:
-        msg = f"output format {fmt.name!r}: writer {fmt.writer!r} must be 'module:function'"
+        msg = f"output format {fmt.name!r}: writer {fmt.writer!r} must be 'module:Class'"
         raise OutputError(msg)
     OUTPUT_FORMATS[fmt.name] = fmt
     return fmt
@@ -78,23 +88,58 @@ def get_output_format(name: str) -> OutputFormat:
     return OUTPUT_FORMATS[name]
 
 
-def write_formats(out_dir: Path, blocks: Sequence, run_info: Mapping, output,
-                  done: Callable[[str], None] = lambda label: None) -> dict[str, str]:
-    """Write ``blocks`` in every format of ``output.formats`` into ``out_dir``, in registry order.
-
-    ``output`` is the card's [output] section. Returns {format name: file path}. ``done(label)`` is
-    called after each file (progress bar).
-    """
+def requested_formats(output) -> list[OutputFormat]:
+    """The formats of ``output.formats`` in registry order (raises UnknownNameError on an unknown name)."""
     requested = set(output.formats)
     for name in sorted(requested):
         get_output_format(name)
+    return [fmt for name, fmt in OUTPUT_FORMATS.items() if name in requested]
+
+
+def open_writers(stage: Callable[[str], Path], run_info: Mapping, output) -> dict[str, tuple[Path, object]]:
+    """Open a streaming writer of every requested format, in registry order.
+
+    ``stage(file_name) -> path``: where to write the file named ``fmt.file_name(output)`` (e.g. the run
+    directory's staged path). Returns {format name: (path, writer)}; on an error the writers opened so far are
+    aborted.
+    """
+    out: dict[str, tuple[Path, object]] = {}
+    try:
+        for fmt in requested_formats(output):
+            path = Path(stage(fmt.file_name(output)))
+            out[fmt.name] = (path, fmt.open(path, run_info, output))
+    except BaseException:
+        for _, w in out.values():
+            getattr(w, "abort", w.close)()
+        raise
+    return out
+
+
+def write_formats(out_dir: Path, blocks: Sequence, run_info: Mapping, output,
+                  done: Callable[[str], None] = lambda label: None) -> dict[str, str]:
+    """Write ``blocks`` (one chunk) in every format of ``output.formats`` into ``out_dir``, in registry order.
+
+    Convenience for small jobs and tests, on the streaming writers (open, write, close), each file written
+    atomically. ``output`` is the card's [output] section. Returns {format name: file path}. ``done(label)`` is
+    called after each file (progress bar).
+    """
+    from generator.io import common_weight_unit
+
+    run_info = {"weight_unit": common_weight_unit(blocks), **run_info}  # header: the blocks' unit unless given
     files: dict[str, str] = {}
-    for name, fmt in OUTPUT_FORMATS.items():
-        if name not in requested:
-            continue
-        path = Path(out_dir) / fmt.file_name(output)
-        fmt.load_writer()(path, blocks, run_info, **fmt.options(output))
-        files[name] = str(path)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for fmt in requested_formats(output):
+        path = out_dir / fmt.file_name(output)
+        with atomic_path(path) as tmp:
+            writer = fmt.open(tmp, run_info, output)
+            try:
+                writer.write(blocks)
+            except BaseException:
+                getattr(writer, "abort", writer.close)()
+                raise
+            writer.close(run_info)
+        files[fmt.name] = str(path)
         done(f"{fmt.description} written")
     return files
 
@@ -103,24 +148,25 @@ def write_formats(out_dir: Path, blocks: Sequence, run_info: Mapping, output,
 
 register_output_format(OutputFormat(
     name="hepmc3",
-    writer="generator.io.hepmc:write_hepmc",
+    writer="generator.io.hepmc:HepMCWriter",
     file_name=lambda output: "events.hepmc3.gz" if output.gzip else "events.hepmc3",
     options=lambda output: {"gzip": output.gzip},
     description="HepMC3",
 ))
 register_output_format(OutputFormat(
     name="root",
-    writer="generator.io.root:write_root",
+    writer="generator.io.root:RootWriter",
     file_name=lambda output: "events.root",
     description="ROOT TTree",
 ))
 register_output_format(OutputFormat(
     name="rntuple",
-    writer="generator.io.root:write_root",
+    writer="generator.io.root:RootWriter",
     # beside a TTree file the RNTuple gets its own name; alone it is the run's events.root
     file_name=lambda output: "events_rntuple.root" if "root" in output.formats else "events.root",
     options=lambda output: {"rntuple": True},
     description="ROOT RNTuple",
 ))
 
-__all__ = ["OUTPUT_FORMATS", "OutputFormat", "get_output_format", "register_output_format", "write_formats"]
+__all__ = ["OUTPUT_FORMATS", "OutputFormat", "get_output_format", "open_writers", "register_output_format",
+           "requested_formats", "write_formats"]

@@ -1,5 +1,9 @@
 """HepMC3 ASCII writer (pyhepmc): NuHepMC 1.0 for neutrino-beam runs, plain HepMC3 otherwise.
 
+:class:`HepMCWriter` streams: the constructor writes the header from the run header, ``write(blocks)`` appends
+one chunk (the pyhepmc writer stays open), ``close()`` writes the footer. :func:`write_hepmc` writes a list of
+blocks through it, atomically.
+
 Events are built from arrays with ``GenEvent.from_hepevt`` (one call per event). The meaning of every
 code and attribute is defined in :mod:`generator.io.nuhepmc` (the NuHepMC requirements G.R.1-11, E.R.1-9,
 V.R.1, P.R.1 and the conventions listed in ``NuHepMC.Conventions``).
@@ -12,12 +16,14 @@ File layout
   unit of the run attribute ``weight_unit`` (``events`` = expected events for the exposure); the
   ``NuHepMC.*`` attributes of :func:`generator.io.nuhepmc.run_attributes`; string attributes ``card``,
   ``channels`` (JSON list, index = ROOT branch ``channel``), ``weight_unit``, ``output_schema``,
-  ``metadata_json`` (run metadata, :func:`generator.io.run_metadata`, without timings) and
+  ``metadata_json`` (the run header, :func:`generator.io.header_metadata`, without timings: no event counts),
+  ``channel_targets``, ``channel_sigma_pb``, ``channel_sigma_err_pb`` (JSON lists per channel: target name,
+  cross section in pb per atom of that target for neutrino runs), ``cross_section_scale`` and
   ``NuHepMC.Provenance.JSON`` (:mod:`generator.provenance`: resolved model, versions, git commit, command
   line, card). Nothing depends on the clock: the same card and seed give byte-identical files.
 - Every event: ``GenCrossSection`` = the run's flux-averaged total cross section in pb per atom (neutrino
   runs, the same number as ``NuHepMC.FluxAveragedTotalCrossSection``) or the sum of the channel cross
-  sections in pb (collider runs), accepted = attempted = events in the file; omitted when unknown.
+  sections in pb (collider runs), accepted = attempted = event number + 1 (running count); omitted when unknown.
   Int attributes ``signal_process_id`` (E.R.3, = :func:`generator.io.nuhepmc.process_id` of the channel
   index) and ``channel`` (the channel index); ``lab_pos`` (E.R.5) = primary vertex (x, y, z) in mm.
 - Particles (P.R.1): beam 4, target nucleus 20 (nuclear PDG code), decayed 2, final 1. Incoherent
@@ -26,7 +32,9 @@ File layout
   conserved at every vertex. Vertices (V.R.1): primary 1, nucleon separation 21, BSM decays 22.
   PDG codes: N_j = 9900000 + j, Z' = 32, phi' = 9900025 (declared, G.R.11).
 - The generated mass of each particle is the invariant mass of its four-momentum (GeV).
-- Events are numbered 0, 1, ... in block order, the same order as the ROOT ntuple entries.
+- Events are numbered by ``info["event_id"]`` (index in the unsharded run, the ROOT ``event_id`` branch), or
+  0, 1, ... in write order when the blocks carry none.
+- BSM codes declared before any event (G.R.11): the HNLs of ``run_info["hnl_mass_GeV"]``, Z', phi'.
 
 Particle order inside an event follows the block (beams moved to the front when they are not
 contiguous: HEPEVT needs a contiguous parent range), after the added target nucleus of incoherent events.
@@ -39,23 +47,27 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyhepmc
 
-from generator.constants import CM_TO_MM
+from generator.constants import CM_TO_MM, PDG_PHIPRIME, PDG_ZPRIME
 from generator.io import (
     OutputError,
+    RunTally,
     channel_names,
     check_run_info,
     check_topology,
+    common_weight_unit,
+    header_metadata,
     metadata_json,
-    run_metadata,
 )
 from generator.io import nuhepmc as nu
 from generator.io.atomic import atomic_path
+from generator.particles import is_hnl_pdg, pdg
 from generator.record import STATUS_BEAM, EventBlock
 
 TOOL_NAME = "darkseesaw-gen"
@@ -195,35 +207,20 @@ def provenance_of(run_info: Mapping) -> dict:
     return provenance.from_card_text(str(run_info["card"]))
 
 
-def make_run_info(blocks: Sequence[EventBlock], run_info: Mapping) -> pyhepmc.GenRunInfo:
-    """The HepMC3 ``GenRunInfo`` of a run: tool, weight names, NuHepMC attributes, card and metadata."""
-    meta = nu.strip_timings(run_metadata(blocks, run_info))
-    names = meta["channel_names"]
-    neutrino = nu.is_neutrino_run(run_info)
-    pdgs = sorted({int(c) for b in blocks for c in np.unique(b.pdg)})
-    prov = nu.strip_timings(provenance_of(run_info))
-    ri = pyhepmc.GenRunInfo()
-    ri.tools = [pyhepmc.GenRunInfo.ToolInfo(TOOL_NAME, str(run_info["version"]), TOOL_DESCRIPTION)]
-    ri.weight_names = list(WEIGHT_NAMES)
-    for key, value in nu.run_attributes({**run_info, "provenance": prov}, names, pdgs, neutrino).items():
-        ri.attributes[key] = value
-    ri.attributes["NuHepMC.Provenance.JSON"] = metadata_json(prov)
-    ri.attributes["card"] = str(run_info["card"])
-    ri.attributes["channels"] = metadata_json(names)
-    ri.attributes["weight_unit"] = meta["weight_unit"]
-    ri.attributes["output_schema"] = meta["output_schema"]
-    ri.attributes["metadata_json"] = metadata_json(meta)
-    return ri
+def _write_events(writer, blocks: Sequence[EventBlock], run_info: Mapping, names: list[str], ri,
+                  sigma_pb: float, err_pb: float, first: int) -> None:
+    """Convert and write the events of ``blocks``; one from_hepevt call per event.
 
-
-def _write_events(writer, blocks: Sequence[EventBlock], run_info: Mapping, names: list[str], ri, xsec) -> int:
-    """Convert and write all events; returns the number written. One from_hepevt call per event."""
+    Event number: ``info["event_id"]`` when present, else ``first`` + position in ``blocks``. The cross section
+    (pb, per atom for neutrino runs, G.R.6) is written with accepted = attempted = event number + 1.
+    """
+    xsec = pyhepmc.GenCrossSection() if math.isfinite(sigma_pb) else None
     evt = pyhepmc.GenEvent(pyhepmc.Units.GEV, pyhepmc.Units.MM)
     evt.run_info = ri
     index = {n: i for i, n in enumerate(names)}
     by_name = {str(ch["name"]): ch for ch in run_info.get("channels", [])}
     neutrino = nu.is_neutrino_run(run_info)
-    number = 0
+    number = first
     from_hepevt, write_event, attributes = evt.from_hepevt, writer.write_event, evt.attributes
     for b in blocks:
         lay = event_layout(b, by_name.get(b.channel, {}), neutrino)
@@ -240,8 +237,10 @@ def _write_events(writer, blocks: Sequence[EventBlock], run_info: Mapping, names
             lab = (b.x[sl][:, lay.primary, 1:4] * CM_TO_MM).tolist()  # E.R.5, mm
             en, px, py, pz = comp
             w = b.weight[sl].tolist()
+            ids = (np.asarray(b.info["event_id"])[sl] if "event_id" in b.info
+                   else np.arange(number, number + len(w))).tolist()
             for i in range(len(w)):
-                from_hepevt(number, px[i], py[i], pz[i], en[i], mass[i], lay.pid, lay.status, lay.parents, None,
+                from_hepevt(ids[i], px[i], py[i], pz[i], en[i], mass[i], lay.pid, lay.status, lay.parents, None,
                             vx[i], vy[i], vz[i], vt[i], fortran=False)
                 vertices = evt.vertices
                 if vstatus is None:
@@ -250,6 +249,8 @@ def _write_events(writer, blocks: Sequence[EventBlock], run_info: Mapping, names
                     v.status = vs
                 evt.weights = [w[i]]
                 if xsec is not None:
+                    # HepMC3 convention: pb, running counts of accepted and attempted events
+                    xsec.set_cross_section(sigma_pb, err_pb, ids[i] + 1, ids[i] + 1)
                     evt.cross_section = xsec
                 attributes["signal_process_id"] = proc
                 attributes["channel"] = ichan
@@ -259,63 +260,154 @@ def _write_events(writer, blocks: Sequence[EventBlock], run_info: Mapping, names
             if writer.failed():
                 msg = f"HepMC3 writer failed after event {number - 1} (disk full or file removed?)"
                 raise OSError(msg)
-    return number
+
+
+def declared_pdgs(run_info: Mapping, extra: Sequence[int] = ()) -> list[int]:
+    """BSM PDG codes declared in the header (G.R.11) before any event: the HNLs named in
+    ``run_info["hnl_mass_GeV"]`` / ``["hnl_ctau0_cm"]``, Z', phi', and ``extra``."""
+    names = {*(run_info.get("hnl_mass_GeV") or {}), *(run_info.get("hnl_ctau0_cm") or {})}
+    codes = {pdg(n) for n in names} | {PDG_ZPRIME, PDG_PHIPRIME} | {c for c in map(abs, map(int, extra)) if _bsm(c)}
+    return sorted(codes)
+
+
+def _bsm(code: int) -> bool:
+    """True for the dark-sector PDG codes (HNLs N_j, Z', phi'), which the header must declare."""
+    return bool(is_hnl_pdg(code)) or code in (PDG_ZPRIME, PDG_PHIPRIME)
+
+
+def make_run_info(run_info: Mapping, pdgs: Sequence[int]) -> pyhepmc.GenRunInfo:
+    """The HepMC3 ``GenRunInfo`` of a run header: tool, weight names, NuHepMC attributes, card and metadata.
+
+    ``pdgs``: the BSM PDG codes to declare. Only what is known before any event goes in (no event counts, no
+    timings), so the header can be written first and the same card and seed give the same bytes.
+    """
+    meta = nu.strip_timings(header_metadata(run_info))
+    names = meta["channel_names"]
+    neutrino = nu.is_neutrino_run(run_info)
+    prov = nu.strip_timings(provenance_of(run_info))
+    ri = pyhepmc.GenRunInfo()
+    ri.tools = [pyhepmc.GenRunInfo.ToolInfo(TOOL_NAME, str(run_info["version"]), TOOL_DESCRIPTION)]
+    ri.weight_names = list(WEIGHT_NAMES)
+    for key, value in nu.run_attributes({**run_info, "provenance": prov}, names, pdgs, neutrino).items():
+        ri.attributes[key] = value
+    ri.attributes["NuHepMC.Provenance.JSON"] = metadata_json(prov)
+    ri.attributes["card"] = str(run_info["card"])
+    ri.attributes["channels"] = metadata_json(names)
+    # per-channel cross sections labelled with their target scale (G.R.6): pb per atom of the named target
+    per_atom = nu.per_atom_cross_sections_pb(run_info, names)
+    by_name = {str(ch["name"]): ch for ch in run_info.get("channels", [])}
+    ri.attributes["channel_targets"] = metadata_json([by_name[n].get("target") for n in names])
+    ri.attributes["channel_sigma_pb"] = metadata_json([per_atom[n][0] for n in names])
+    ri.attributes["channel_sigma_err_pb"] = metadata_json([per_atom[n][1] for n in names])
+    ri.attributes["cross_section_scale"] = "PerAtom" if neutrino else "PerCollision"
+    ri.attributes["weight_unit"] = str(run_info.get("weight_unit", "events"))
+    ri.attributes["output_schema"] = meta["output_schema"]
+    ri.attributes["metadata_json"] = metadata_json(meta)
+    return ri
+
+
+class HepMCWriter:
+    """Streaming HepMC3 ASCII writer: ``open`` (constructor, writes the header), ``write(blocks)`` per chunk,
+    ``close(run_info)`` (writes the end-of-listing footer).
+
+    Parameters
+    ----------
+    path : the file to write (created or truncated; atomic placement is the caller's job). Lengths in the file
+        are mm, times c*t in mm, momenta GeV, cross sections pb.
+    run_info : run header, see :mod:`generator.io` (``version``, ``seed``, ``card``, ``channels``...); its
+        optional ``weight_unit`` (default "events") must match the blocks'.
+    gzip : compress with gzip (level ``compresslevel``, 1-9; level 1 is ~2.5x faster than 6 for files ~10% larger).
+    precision : significant digits after the decimal point for floating-point values (16 keeps doubles exact).
+    extra_pdgs : BSM PDG codes to declare besides :func:`declared_pdgs` (a chunk with an undeclared BSM code
+        raises OutputError: the header is already written).
+
+    Events are numbered by ``info["event_id"]`` (global index in the unsharded run) when the blocks carry it,
+    else 0, 1, ... in write order. ``GenCrossSection`` accepted = attempted = event number + 1 (running count).
+    """
+
+    def __init__(self, path: str | os.PathLike, run_info: Mapping, gzip: bool = False, *, compresslevel: int = 1,
+                 precision: int = 16, extra_pdgs: Sequence[int] = ()) -> None:
+        check_run_info(run_info)
+        if gzip and not 1 <= compresslevel <= 9:
+            msg = f"compresslevel = {compresslevel}: must be an integer 1..9"
+            raise OutputError(msg)
+        self.path = Path(path)
+        self.run_info = run_info
+        self.names = [str(ch["name"]) for ch in run_info.get("channels", [])]
+        if not self.names:
+            msg = "run_info['channels'] is empty: the HepMC3 header lists the channels (process IDs) before any event"
+            raise OutputError(msg)
+        self.tally = RunTally(run_info)
+        self.pdgs = declared_pdgs(run_info, extra_pdgs)
+        self.ri = make_run_info(run_info, self.pdgs)
+        self.weight_unit = str(run_info.get("weight_unit", "events"))
+        self.sigma_pb, self.err_pb = nu.flux_averaged_cross_section_pb(run_info, self.names)
+        self._stack = ExitStack()
+        try:
+            if gzip:
+                fh = self._stack.enter_context(_gzip.open(self.path, "wb", compresslevel=compresslevel))  # noqa: SIM115
+                ios = self._stack.enter_context(pyhepmc.io.pyiostream(fh))
+                self._writer = pyhepmc.io.WriterAscii(ios, self.ri)
+            else:
+                self._writer = pyhepmc.io.WriterAscii(str(self.path), self.ri)
+                if self._writer.failed():
+                    msg = f"cannot open {self.path} for writing"
+                    raise OSError(msg)
+            self._writer.precision = precision
+        except BaseException:
+            self._stack.close()
+            raise
+
+    def write(self, blocks: Sequence[EventBlock]) -> None:
+        """Write one chunk of events (GeV, cm, c*t in cm; weights in the header's ``weight_unit``), in run order."""
+        for b in blocks:
+            check_topology(b)
+            if b.n_events and b.weight_unit != self.weight_unit:
+                msg = (f"block {b.channel!r}: weight unit {b.weight_unit!r}, but the header says "
+                       f"run_info['weight_unit'] = {self.weight_unit!r}")
+                raise OutputError(msg)
+            bsm = sorted({c for c in map(abs, map(int, np.unique(b.pdg))) if _bsm(c)} - set(self.pdgs))
+            if bsm:
+                msg = (f"block {b.channel!r}: PDG codes {bsm} are not declared in the header {self.pdgs}; "
+                       "name the HNLs in run_info['hnl_mass_GeV'] or pass extra_pdgs")
+                raise OutputError(msg)
+        first = self.tally.n_events
+        self.tally.add(blocks)
+        _write_events(self._writer, blocks, self.run_info, self.tally.names, self.ri, self.sigma_pb, self.err_pb,
+                      first)
+
+    def close(self, run_info: Mapping | None = None) -> Path:
+        """Finish the file (HepMC3 end-of-listing footer). The final ``run_info`` is not needed: the header holds
+        everything known before the events, the run summary goes to the ROOT ``run`` tree and summary.json."""
+        try:
+            self._writer.close()
+        finally:
+            self._stack.close()
+        return self.path
+
+    abort = close
 
 
 def write_hepmc(path: str | os.PathLike, blocks: Sequence[EventBlock], run_info: Mapping,
                 gzip: bool = False, *, compresslevel: int = 1, precision: int = 16) -> Path:
-    """Write a run to a HepMC3 ASCII file, atomically (see :mod:`generator.io.atomic`).
+    """Write a run to a HepMC3 ASCII file, atomically, through :class:`HepMCWriter` (one chunk).
 
-    Parameters
-    ----------
-    path : output file; by convention ``*.hepmc3`` (``*.hepmc3.gz`` with ``gzip=True``; the name is
-        used as given).
-    blocks : the run's EventBlocks (GeV, cm, c*t in cm; weights in ``weight_unit``).
-    run_info : run metadata, see :mod:`generator.io` (``version``, ``seed``, ``card``, ``channels``...).
-    gzip : compress with gzip (level ``compresslevel``, 1-9; level 1 is ~2.5x faster than 6 for files
-        ~10% larger).
-    precision : significant digits after the decimal point for floating-point values (16 keeps doubles
-        exact).
-
-    Returns
-    -------
-    The final path. Lengths in the file are mm, times c*t in mm, momenta GeV, cross section pb.
+    ``path``: by convention ``*.hepmc3`` (``*.hepmc3.gz`` with ``gzip=True``; the name is used as given);
+    ``blocks``: the run's EventBlocks (GeV, cm, c*t in cm); ``run_info``: see :mod:`generator.io`; other options as
+    for :class:`HepMCWriter`. Returns the final path. Lengths in the file are mm, momenta GeV, cross section pb.
     """
     check_run_info(run_info)
-    for b in blocks:
-        check_topology(b)
-    names = channel_names(blocks, run_info)
-    ri = make_run_info(blocks, run_info)
-    n_total = int(sum(b.n_events for b in blocks))
-    sigma_pb, err_pb = nu.flux_averaged_cross_section_pb(run_info, names)
-    xsec = None
-    if math.isfinite(sigma_pb):
-        xsec = pyhepmc.GenCrossSection()
-        # HepMC3 convention: pb; G.R.6: per atom for neutrino runs
-        xsec.set_cross_section(sigma_pb, err_pb, n_total, n_total)
-    if gzip and not 1 <= compresslevel <= 9:
-        msg = f"compresslevel = {compresslevel}: must be an integer 1..9"
-        raise OutputError(msg)
+    # a header needs what the blocks tell: their weight unit, and channel names when run_info lists none
+    run_info = {"weight_unit": common_weight_unit(blocks), **run_info,
+                "channels": run_info.get("channels") or [{"name": n} for n in channel_names(blocks, run_info)]}
+    pdgs = {int(c) for b in blocks for c in np.unique(b.pdg)}
     path = Path(path)
     with atomic_path(path) as tmp:
-        if gzip:
-            with _gzip.open(tmp, "wb", compresslevel=compresslevel) as fh, pyhepmc.io.pyiostream(fh) as ios:
-                writer = pyhepmc.io.WriterAscii(ios, ri)
-                writer.precision = precision
-                try:
-                    _write_events(writer, blocks, run_info, names, ri, xsec)
-                finally:
-                    writer.close()
-        else:
-            writer = pyhepmc.io.WriterAscii(str(tmp), ri)
-            if writer.failed():
-                msg = f"cannot open {tmp} for writing"
-                raise OSError(msg)
-            writer.precision = precision
-            try:
-                _write_events(writer, blocks, run_info, names, ri, xsec)
-            finally:
-                writer.close()
+        w = HepMCWriter(tmp, run_info, gzip, compresslevel=compresslevel, precision=precision, extra_pdgs=sorted(pdgs))
+        try:
+            w.write(blocks)
+        finally:
+            w.close()
     return path
 
 

@@ -1,5 +1,9 @@
 """ROOT ntuple writer and reader (uproot + awkward): TTree ``events`` and ``run``, metadata strings.
 
+:class:`RootWriter` streams: ``RootWriter(path, run_info)``, ``write(blocks)`` per chunk (``mktree`` then
+``extend``), ``write_arrays`` (events already in this layout, for merging shards), ``close(run_info)`` (``run``
+tree and strings). :func:`write_root` writes a list of blocks through it, atomically.
+
 Schema (kept exactly; detector modules read it; see docs/ntuple_schema.md)
 -------------------------------------------------------------------------
 TTree ``events``, one entry per event, in block order (entry i = HepMC3 event i):
@@ -12,16 +16,22 @@ TTree ``events``, one entry per event, in block order (entry i = HepMC3 event i)
 - per event: ``weight`` float64 (expected events; cross section in cm^2 if the run has no exposure,
   see metadata ``weight_unit``), ``channel`` int32 (index into the run's channel list), ``regime``
   int32 (0 none, 1 coherent, 2 incoherent), ``target`` int32 (PDG code of the target, 0 if none),
-  ``E_nu`` float64 GeV (0 if none), ``Q2`` float64 GeV^2 (0 if none), and every other
-  ``EventBlock.info`` column as float64 (NaN in events of blocks that lack it).
+  ``E_nu`` float64 GeV (0 if none), ``Q2`` float64 GeV^2 (0 if none), ``event_id`` int64 (index of the event
+  in the unsharded run, ``info["event_id"]``; the entry index when absent), and every other
+  ``EventBlock.info`` column as float64 (NaN in events of blocks that lack it) except the internal
+  ones (:data:`generator.io.INTERNAL_INFO_COLUMNS`).
 
 TTree ``run``, one entry: ``seed`` int64, ``n_events`` int64 (events in the file), ``sum_weights``
 float64, ``pot`` float64, ``luminosity_fb`` float64 (fb^-1; both 0 when the run has no exposure),
-per channel (counter ``n_channels``, index = ``channel``): ``sigma_cm2``, ``sigma_err_cm2`` (cm^2),
-``expected_events`` float64 (NaN where run_info does not give them).
+per channel (counter ``n_channels``, index = ``channel``): ``sigma_pb``, ``sigma_err_pb`` (pb per atom of the
+channel's target for neutrino-beam runs, NuHepMC G.R.6; per collision otherwise: see the string
+``cross_section_scale``), ``target_pdg`` int32, ``sigma_per_scatterer_cm2``, ``sigma_err_per_scatterer_cm2``
+(cm^2 per nucleus for coherent, per nucleon for incoherent channels), ``expected_events`` float64 (NaN where
+run_info does not give them).
 
 TObjString objects: ``version`` (package version), ``card`` (steering-card text), ``channels``
-(JSON list of channel names), ``metadata_json`` (JSON dump of the run metadata dict, see
+(JSON list of channel names), ``channel_targets`` (JSON list of their target names), ``cross_section_scale``
+("PerAtom" or "PerCollision"), ``metadata_json`` (JSON dump of the run metadata dict, see
 :func:`generator.io.run_metadata`).
 
 With ``rntuple=True`` the two trees are written as RNTuples of the same fields instead (needs a
@@ -41,14 +51,15 @@ import uproot
 
 from generator.constants import C_CM_PER_NS
 from generator.io import (
+    INTERNAL_INFO_COLUMNS,
     OutputError,
+    RunTally,
     channel_float,
-    channel_names,
     check_run_info,
     check_topology,
     metadata_json,
-    run_metadata,
 )
+from generator.io import nuhepmc as nu
 from generator.io.atomic import atomic_path
 from generator.record import REGIME_IDS, EventBlock
 
@@ -61,24 +72,30 @@ PARTICLE_BRANCHES: dict[str, str] = {
 #: fixed event-level branches of TTree "events", their dtypes and the value used when a block lacks them.
 EVENT_LEVEL_BRANCHES: dict[str, tuple[str, float]] = {
     "weight": ("float64", np.nan), "channel": ("int32", -1), "regime": ("int32", 0), "target": ("int32", 0),
-    "E_nu": ("float64", 0.0), "Q2": ("float64", 0.0),
+    "E_nu": ("float64", 0.0), "Q2": ("float64", 0.0), "event_id": ("int64", -1),
 }
 #: all fixed branches (name -> dtype) of TTree "events"; extra info columns are added as float64.
 EVENT_BRANCHES: dict[str, str] = {**PARTICLE_BRANCHES, **{k: v[0] for k, v in EVENT_LEVEL_BRANCHES.items()}}
 PARTICLE_COUNTER = "n_particles"
 CHANNEL_COUNTER = "n_channels"
 #: per-channel branches of TTree "run".
-RUN_CHANNEL_BRANCHES = ("sigma_cm2", "sigma_err_cm2", "expected_events")
+RUN_CHANNEL_BRANCHES = ("sigma_pb", "sigma_err_pb", "target_pdg", "sigma_per_scatterer_cm2",
+                        "sigma_err_per_scatterer_cm2", "expected_events")
 RUN_SCALAR_BRANCHES: dict[str, str] = {
     "seed": "int64", "n_events": "int64", "sum_weights": "float64", "pot": "float64", "luminosity_fb": "float64",
 }
 #: string objects written as TObjString.
-STRING_OBJECTS = ("version", "card", "channels", "metadata_json")
+STRING_OBJECTS = ("version", "card", "channels", "channel_targets", "cross_section_scale", "metadata_json")
 _COMPRESSION = {"lz4": uproot.LZ4, "zstd": uproot.ZSTD, "zlib": uproot.ZLIB, "lzma": uproot.LZMA}
 
 
-def _info_columns(blocks: Sequence[EventBlock]) -> list[str]:
-    """Extra (non-schema) info column names in order of first appearance; checks for name clashes."""
+def info_columns(blocks: Sequence[EventBlock]) -> list[str]:
+    """Extra (non-schema) info column names in order of first appearance; checks for name clashes.
+
+    Internal columns (:data:`generator.io.INTERNAL_INFO_COLUMNS`, e.g. ``chunk``) are never written. A streamed
+    run whose channels carry different columns lists them all in ``run_info["info_columns"]`` (e.g. this
+    function over one small block per channel), since the events tree is created at the first chunk.
+    """
     reserved = set(EVENT_BRANCHES) | {PARTICLE_COUNTER}
     extra: list[str] = []
     for b in blocks:
@@ -87,7 +104,7 @@ def _info_columns(blocks: Sequence[EventBlock]) -> list[str]:
                 msg = (f"block {b.channel!r}: info column {k!r} clashes with a schema branch; "
                        f"reserved names: {', '.join(sorted(reserved))}")
                 raise OutputError(msg)
-            if k not in reserved and k not in extra:
+            if k not in reserved and k not in extra and k not in INTERNAL_INFO_COLUMNS:
                 extra.append(k)
     return extra
 
@@ -112,10 +129,13 @@ def _jagged(flat: np.ndarray, offsets: np.ndarray) -> ak.Array:
     return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), ak.contents.NumpyArray(flat)))
 
 
-def _event_chunks(blocks: Sequence[EventBlock], names: list[str], extra: list[str],
-                  chunk_size: int) -> Iterator[dict[str, ak.Array | np.ndarray]]:
-    """Yield column dicts of at most ``chunk_size`` events each (blocks packed in order)."""
-    index = {n: i for i, n in enumerate(names)}
+def _event_chunks(blocks: Sequence[EventBlock], index: Mapping[str, int], extra: list[str],
+                  chunk_size: int, first_id: int) -> Iterator[dict[str, ak.Array | np.ndarray]]:
+    """Yield column dicts of at most ``chunk_size`` events each (blocks packed in order).
+
+    ``first_id``: ``event_id`` of the first event when the blocks carry no ``info["event_id"]`` (then events are
+    numbered by their entry in the file).
+    """
     pieces: list[tuple[EventBlock, slice]] = []
     filled = 0
     for b in blocks:
@@ -126,14 +146,15 @@ def _event_chunks(blocks: Sequence[EventBlock], names: list[str], extra: list[st
             filled += stop - start
             start = stop
             if filled == chunk_size:
-                yield _build_chunk(pieces, index, extra)
+                yield _build_chunk(pieces, index, extra, first_id)
+                first_id += filled
                 pieces, filled = [], 0
     if pieces:
-        yield _build_chunk(pieces, index, extra)
+        yield _build_chunk(pieces, index, extra, first_id)
 
 
-def _build_chunk(pieces: list[tuple[EventBlock, slice]], index: dict[str, int],
-                 extra: list[str]) -> dict[str, ak.Array | np.ndarray]:
+def _build_chunk(pieces: list[tuple[EventBlock, slice]], index: Mapping[str, int],
+                 extra: list[str], first_id: int) -> dict[str, ak.Array | np.ndarray]:
     """Columns of one chunk: flat particle arrays with shared offsets, plus event-level arrays.
 
     Each block slice is copied once, transposed, straight into preallocated chunk arrays.
@@ -162,6 +183,8 @@ def _build_chunk(pieces: list[tuple[EventBlock, slice]], index: dict[str, int],
         ev["weight"][e0:e1] = b.weight[sl]
         ev["channel"][e0:e1] = index[b.channel]
         ev["regime"][e0:e1] = _regime_column(b, sl)
+        ev["event_id"][e0:e1] = (np.asarray(b.info["event_id"])[sl] if "event_id" in b.info
+                                 else np.arange(first_id + e0, first_id + e1))
         for name in ("target", "E_nu", "Q2", *extra):
             default = EVENT_LEVEL_BRANCHES.get(name, ("float64", np.nan))[1]
             ev[name][e0:e1] = np.asarray(b.info[name])[sl] if name in b.info else default
@@ -177,20 +200,40 @@ def _build_chunk(pieces: list[tuple[EventBlock, slice]], index: dict[str, int],
     return out
 
 
-def _run_columns(blocks: Sequence[EventBlock], run_info: Mapping, meta: Mapping,
-                 names: list[str]) -> dict[str, ak.Array | np.ndarray]:
-    """One-entry columns of the "run" tree."""
+def _run_columns(run_info: Mapping, tally: RunTally) -> dict[str, ak.Array | np.ndarray]:
+    """One-entry columns of the "run" tree (final totals from ``tally``)."""
+    names = tally.names
     out: dict[str, ak.Array | np.ndarray] = {
         "seed": np.array([int(run_info["seed"]) if run_info["seed"] is not None else -1], dtype=np.int64),
-        "n_events": np.array([meta["n_events_written"]], dtype=np.int64),
-        "sum_weights": np.array([meta["sum_weights"]], dtype=np.float64),
+        "n_events": np.array([tally.n_events], dtype=np.int64),
+        "sum_weights": np.array([tally.sum_weights], dtype=np.float64),
         "pot": np.array([float(run_info.get("pot") or 0.0)]),
         "luminosity_fb": np.array([float(run_info.get("luminosity_fb") or 0.0)]),
     }
     offsets = np.array([0, len(names)], dtype=np.int64)
+    # G.R.6 of NuHepMC: pb per atom of the channel's target (per collision for runs without a target nucleus)
+    per_atom = nu.per_atom_cross_sections_pb(run_info, names)
+    cols = {
+        "sigma_pb": np.array([per_atom[n][0] for n in names], dtype=np.float64),
+        "sigma_err_pb": np.array([per_atom[n][1] for n in names], dtype=np.float64),
+        "sigma_per_scatterer_cm2": channel_float(run_info, names, "sigma_cm2"),
+        "sigma_err_per_scatterer_cm2": channel_float(run_info, names, "sigma_err_cm2"),
+        "expected_events": channel_float(run_info, names, "expected_events"),
+        "target_pdg": np.array([int(_channel(run_info, n).get("target_pdg") or 0) for n in names], dtype=np.int32),
+    }
     for key in RUN_CHANNEL_BRANCHES:
-        out[key] = _jagged(channel_float(run_info, names, key), offsets)
+        out[key] = _jagged(cols[key], offsets)
     return out
+
+
+def _channel(run_info: Mapping, name: str) -> Mapping:
+    """The ``run_info["channels"]`` dict of channel ``name`` ({} when absent)."""
+    return next((ch for ch in run_info.get("channels", []) if str(ch["name"]) == name), {})
+
+
+def cross_section_scale(run_info: Mapping) -> str:
+    """Target scale of ``sigma_pb`` (NuHepMC vocabulary): "PerAtom" for neutrino-beam runs, else "PerCollision"."""
+    return "PerAtom" if nu.is_neutrino_run(run_info) else "PerCollision"
 
 
 def _var(dtype: str) -> ak.types.ListType:
@@ -217,60 +260,163 @@ def _column_types(extra: list[str]) -> dict:
     return spec
 
 
-def write_root(path: str | os.PathLike, blocks: Sequence[EventBlock], run_info: Mapping,
-               chunk_size: int = 50_000, *, rntuple: bool = False, compression: str = "lz4",
-               compression_level: int = 1) -> Path:
-    """Write a run to a ROOT file (TTree "events" and "run" + TObjStrings), atomically.
-
-    Parameters
-    ----------
-    path : output file (``*.root``).
-    blocks : the run's EventBlocks (GeV, cm, c*t in cm; weights in ``weight_unit``).
-    run_info : run metadata, see :mod:`generator.io`.
-    chunk_size : events per ``extend`` call (one TBasket per branch per call); bounds memory.
-    rntuple : write RNTuples instead of TTrees (same field names and types).
-    compression : "lz4" (default: ~4x faster to write than zlib; read by current ROOT 6 releases and
-        by uproot through its required dependency cramjam), "zlib" (readable by every ROOT version),
-        "zstd", "lzma" or "none"; level ``compression_level``.
-
-    Returns
-    -------
-    The final path. Units in the file: GeV, cm, ns, cm^2 (see the module docstring).
-    """
-    check_run_info(run_info)
+def _check_options(chunk_size, compression: str) -> None:
+    """Raise OutputError on a bad ``chunk_size`` or ``compression``."""
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
         msg = f"chunk_size = {chunk_size!r}: must be a positive integer (events per basket)"
         raise OutputError(msg)
     if compression != "none" and compression not in _COMPRESSION:
         msg = f"compression = {compression!r}: allowed {', '.join([*_COMPRESSION, 'none'])}"
         raise OutputError(msg)
-    for b in blocks:
-        check_topology(b)
-    names = channel_names(blocks, run_info)
-    meta = run_metadata(blocks, run_info)
-    extra = _info_columns(blocks)
-    comp = None if compression == "none" else _COMPRESSION[compression](compression_level)
-    path = Path(path)
-    with atomic_path(path) as tmp, uproot.recreate(tmp, compression=comp) as f:
-        run_cols = _run_columns(blocks, run_info, meta, names)
-        if rntuple:
-            f.mkrntuple("events", _column_types(extra))
-            for cols in _event_chunks(blocks, names, extra, int(chunk_size)):
-                f["events"].extend(ak.zip(cols, depth_limit=1))
-            f.mkrntuple("run", _types(run_cols))
-            f["run"].extend(ak.zip(run_cols, depth_limit=1))
+
+
+class RootWriter:
+    """Streaming ROOT writer: ``open`` (constructor), ``write(blocks)`` per chunk, ``close(run_info)``.
+
+    The "events" tree (or RNTuple) is created at the first non-empty chunk and extended chunk by chunk, so
+    memory is bounded by the chunk; the "run" tree and the TObjStrings are written by :meth:`close`.
+
+    Parameters
+    ----------
+    path : the file to write (created or truncated; not renamed: atomic placement is the caller's job).
+    run_info : run header, see :mod:`generator.io` (``version``, ``seed``, ``card``, ``channels``...).
+    chunk_size : events per ``extend`` call (one TBasket per branch per call).
+    rntuple : write RNTuples instead of TTrees (same field names and types).
+    compression : "lz4" (default: ~4x faster to write than zlib; read by current ROOT 6 releases and
+        by uproot through its required dependency cramjam), "zlib" (readable by every ROOT version),
+        "zstd", "lzma" or "none"; level ``compression_level``.
+    info_columns : the extra (non-schema) info columns of the events tree, float64. Default
+        ``run_info["info_columns"]`` if given, else the columns of the first non-empty chunk; a later chunk
+        with a column not in the list raises OutputError, blocks lacking a column get NaN.
+    """
+
+    def __init__(self, path: str | os.PathLike, run_info: Mapping, chunk_size: int = 50_000, *,
+                 rntuple: bool = False, compression: str = "lz4", compression_level: int = 1,
+                 info_columns: Sequence[str] | None = None) -> None:
+        check_run_info(run_info)
+        _check_options(chunk_size, compression)
+        self.path = Path(path)
+        self.run_info = run_info
+        self.chunk_size = int(chunk_size)
+        self.rntuple = rntuple
+        cols = info_columns if info_columns is not None else run_info.get("info_columns")
+        self.extra: list[str] | None = None if cols is None else [str(c) for c in cols]
+        self.tally = RunTally(run_info)
+        comp = None if compression == "none" else _COMPRESSION[compression](compression_level)
+        self._file = uproot.recreate(self.path, compression=comp)
+        self._events = None
+
+    def _make_events(self) -> None:
+        """Create the events tree/RNTuple with the schema branches and ``self.extra``."""
+        if self.rntuple:
+            self._events = self._file.mkrntuple("events", _column_types(self.extra))
         else:
-            f.mktree("events", _column_types(extra), title="darkseesaw-gen events",
-                     counter_name=lambda _: PARTICLE_COUNTER)
-            for cols in _event_chunks(blocks, names, extra, int(chunk_size)):
-                f["events"].extend(cols)
-            f.mktree("run", _types(run_cols), title="darkseesaw-gen run information",
-                     counter_name=lambda _: CHANNEL_COUNTER)
-            f["run"].extend(run_cols)
-        f["version"] = str(run_info["version"])
-        f["card"] = str(run_info["card"])
-        f["channels"] = metadata_json(names)
-        f["metadata_json"] = metadata_json(meta)
+            self._events = self._file.mktree("events", _column_types(self.extra), title="darkseesaw-gen events",
+                                             counter_name=lambda _: PARTICLE_COUNTER)
+
+    def _extend(self, tree, cols: Mapping) -> None:
+        """Append a column dict (one basket per branch)."""
+        tree.extend(ak.zip(dict(cols), depth_limit=1) if self.rntuple else dict(cols))
+
+    def write(self, blocks: Sequence[EventBlock]) -> None:
+        """Append one chunk of events (GeV, cm, c*t in cm; weights in ``weight_unit``), in run order."""
+        blocks = [b for b in blocks if b.n_events]
+        for b in blocks:
+            check_topology(b)
+        first = self.tally.n_events
+        self.tally.add(blocks)
+        if not blocks:
+            return
+        cols = info_columns(blocks)
+        if self.extra is None:
+            self.extra = cols
+        new = [c for c in cols if c not in self.extra]
+        if new:
+            msg = (f"info columns {new} are not among the events-tree columns {self.extra} fixed at the first "
+                   "chunk; declare them in run_info['info_columns']")
+            raise OutputError(msg)
+        if self._events is None:
+            self._make_events()
+        index = {n: i for i, n in enumerate(self.tally.names)}
+        for cols_chunk in _event_chunks(blocks, index, self.extra, self.chunk_size, first):
+            self._extend(self._events, cols_chunk)
+
+    def write_arrays(self, events: ak.Array) -> None:
+        """Append events already in the file layout (an awkward array of the events-tree fields, as read from
+        another file of this writer, e.g. a shard); used by :func:`generator.io.merge.merge_root`.
+
+        The channel indices must refer to the same channel list; totals are updated from the arrays.
+        """
+        fields = [f for f in events.fields if f != PARTICLE_COUNTER]
+        if self.extra is None:
+            self.extra = [f for f in fields if f not in EVENT_BRANCHES]
+        expected = [*EVENT_BRANCHES, *self.extra]
+        if sorted(fields) != sorted(expected):
+            msg = f"write_arrays: fields {sorted(fields)} differ from the events-tree columns {sorted(expected)}"
+            raise OutputError(msg)
+        if self._events is None:
+            self._make_events()
+        if len(events) == 0:
+            return
+        self.tally.n_events += len(events)
+        self.tally.sum_weights += float(np.sum(ak.to_numpy(events["weight"])))
+        self.tally.pdgs.update(int(c) for c in np.unique(ak.to_numpy(ak.flatten(events["pdg"]))))
+        self._extend(self._events, {f: events[f] for f in expected})
+
+    def close(self, run_info: Mapping | None = None) -> Path:
+        """Finish the file: the "run" tree from the final ``run_info`` (default: the header) and the strings."""
+        run_info = self.run_info if run_info is None else run_info
+        check_run_info(run_info)
+        f = self._file
+        try:
+            if self.extra is None:
+                self.extra = []
+            if self._events is None:
+                self._make_events()
+            meta = self.tally.metadata(run_info)
+            run_cols = _run_columns(run_info, self.tally)
+            if self.rntuple:
+                f.mkrntuple("run", _types(run_cols))
+            else:
+                f.mktree("run", _types(run_cols), title="darkseesaw-gen run information",
+                         counter_name=lambda _: CHANNEL_COUNTER)
+            self._extend(f["run"], run_cols)
+            f["version"] = str(run_info["version"])
+            f["card"] = str(run_info["card"])
+            f["channels"] = metadata_json(self.tally.names)
+            f["channel_targets"] = metadata_json([_channel(run_info, n).get("target") for n in self.tally.names])
+            f["cross_section_scale"] = cross_section_scale(run_info)
+            f["metadata_json"] = metadata_json(meta)
+        finally:
+            f.close()
+        return self.path
+
+    def abort(self) -> None:
+        """Close the file without finishing it (after an error; the caller discards the file)."""
+        self._file.close()
+
+
+def write_root(path: str | os.PathLike, blocks: Sequence[EventBlock], run_info: Mapping,
+               chunk_size: int = 50_000, *, rntuple: bool = False, compression: str = "lz4",
+               compression_level: int = 1) -> Path:
+    """Write a run to a ROOT file (TTree "events" and "run" + TObjStrings), atomically, through :class:`RootWriter`.
+
+    ``blocks``: the run's EventBlocks (GeV, cm, c*t in cm; weights in ``weight_unit``), written as one chunk;
+    ``run_info``: header and summary (see :mod:`generator.io`); other options as for :class:`RootWriter`.
+    Returns the final path. Units in the file: GeV, cm, ns, pb, cm^2 (see the module docstring).
+    """
+    check_run_info(run_info)
+    _check_options(chunk_size, compression)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        w = RootWriter(tmp, run_info, chunk_size, rntuple=rntuple, compression=compression,
+                       compression_level=compression_level, info_columns=info_columns(blocks))
+        try:
+            w.write(blocks)
+        except BaseException:
+            w.abort()
+            raise
+        w.close(run_info)
     return path
 
 
@@ -299,7 +445,7 @@ def read_root(path: str | os.PathLike, branches: Sequence[str] | None = None,
         msg = f"{path}: cannot open as a ROOT file ({err})"
         raise DataFileError(msg) from err
     with f:
-        missing = [k for k in ("events", "run", *STRING_OBJECTS) if k not in f]
+        missing = [k for k in ("events", "run", "version", "card", "metadata_json") if k not in f]
         if missing:
             msg = f"{path}: missing {', '.join(missing)}; not a darkseesaw-gen ntuple (needs events, run, strings)"
             raise DataFileError(msg)

@@ -1,0 +1,127 @@
+"""File-level merge of shard outputs, in shard order, streaming (memory bounded by a read chunk).
+
+A sharded run (generator.pipeline: shard s of K takes a contiguous range of the run's chunks) writes one set of
+files per shard; event numbers are global (``event_id``, the index in the unsharded run). Concatenating the
+shards' events in shard order therefore reproduces the unsharded run:
+
+- :func:`merge_root`: every shard's ``events`` tree read with ``uproot.iterate`` in steps of ``step_size`` entries
+  and appended through a :class:`generator.io.root.RootWriter` (``write_arrays``); the writer's ``close`` then
+  writes the ``run`` tree and strings from the merged run summary;
+- :func:`merge_hepmc`: one header built from the merged ``run_info`` (as :class:`generator.io.hepmc.HepMCWriter`
+  writes it), then the event records of every shard copied line by line as text (HepMC3 ASCII event records
+  are self-contained: ``E``, ``U``, ``W``, ``C``, ``A``, ``P``, ``V`` lines), then the end-of-listing footer;
+- histograms of the control plots: :func:`merge_plots` (``generator.plots.ControlPlots.add``).
+"""
+
+from __future__ import annotations
+
+import gzip as _gzip
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+import uproot
+
+from generator.errors import DataFileError, OutputError
+from generator.io.hepmc import HepMCWriter
+
+#: first and last lines of the HepMC3 ASCII event listing (HepMC3 WriterAscii).
+HEPMC_START = "HepMC::Asciiv3-START_EVENT_LISTING"
+HEPMC_END = "HepMC::Asciiv3-END_EVENT_LISTING"
+
+
+def merge_root(shard_paths: Sequence[str | os.PathLike], out_writer, step_size: int = 100_000) -> None:
+    """Append the ``events`` trees of ``shard_paths``, in order, to ``out_writer`` (a RootWriter).
+
+    ``step_size``: entries read per step (bounds memory). The caller closes the writer with the merged run
+    summary (``out_writer.close(run_info)``). Raises DataFileError if a shard has no ``events`` tree.
+    """
+    for path in shard_paths:
+        try:
+            f = uproot.open(path)
+        except (OSError, ValueError) as err:
+            msg = f"shard {path}: cannot open as a ROOT file ({err})"
+            raise DataFileError(msg) from err
+        with f:
+            if "events" not in f:
+                msg = f"shard {path}: no 'events' tree; not a darkseesaw-gen ntuple"
+                raise DataFileError(msg)
+            tree = f["events"]
+            keys = [k for k in tree.keys() if k != "n_particles"]  # noqa: SIM118 (uproot: .keys() are names)
+            for arrays in tree.iterate(keys, step_size=step_size):
+                out_writer.write_arrays(arrays)
+
+
+def _open_text(path: Path, mode: str):
+    """Text handle of a HepMC3 file; gzip when the name ends in .gz."""
+    if path.suffix == ".gz":
+        return _gzip.open(path, mode + "t", encoding="ascii", compresslevel=1) if "w" in mode else \
+            _gzip.open(path, mode + "t", encoding="ascii")
+    return path.open(mode, encoding="ascii")
+
+
+def hepmc_header(run_info, gzip: bool = False, precision: int = 16) -> str:
+    """The header text (up to and without the first event) that HepMCWriter writes for ``run_info``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "header.hepmc3"
+        HepMCWriter(path, run_info, precision=precision).close()
+        text = path.read_text(encoding="ascii")
+    end = text.index(HEPMC_END)
+    return text[:end]
+
+
+def merge_hepmc(shard_paths: Sequence[str | os.PathLike], out_path: str | os.PathLike, run_info,
+                precision: int = 16) -> Path:
+    """Write ``out_path``: the header of ``run_info`` then the events of every shard, in order, then the footer.
+
+    ``out_path`` is gzip-compressed when its name ends in .gz; shards are read likewise. ``run_info``: the
+    merged run header (see :mod:`generator.io`); its cross section goes into the header (the events keep theirs:
+    shards of one card and seed share the seed-only integration). Raises DataFileError when a shard is not a
+    complete HepMC3 ASCII listing. Returns ``out_path``.
+    """
+    out_path = Path(out_path)
+    header = hepmc_header(run_info, precision=precision)
+    with _open_text(out_path, "w") as out:
+        out.write(header)
+        for shard in shard_paths:
+            _copy_events(Path(shard), out)
+        out.write(HEPMC_END + "\n\n")
+    return out_path
+
+
+def _copy_events(path: Path, out) -> None:
+    """Copy the event records of one HepMC3 ASCII file (lines from the first ``E`` to the footer) to ``out``."""
+    in_events, ended = False, False
+    with _open_text(path, "r") as fh:
+        first = fh.readline().rstrip("\n")
+        if not first.startswith("HepMC::Version"):
+            msg = f"shard {path}: first line {first[:40]!r} is not 'HepMC::Version ...'; not HepMC3 ASCII"
+            raise DataFileError(msg)
+        for line in fh:
+            if line.startswith(HEPMC_END):
+                ended = True
+                break
+            if not in_events and line.startswith("E "):
+                in_events = True
+            if in_events:
+                out.write(line)
+    if not ended:
+        msg = f"shard {path}: no '{HEPMC_END}' line; the file is truncated (was its run finished?)"
+        raise DataFileError(msg)
+
+
+def merge_plots(shard_files: Sequence[str | os.PathLike]):
+    """The control-plot histograms of every shard (``ControlPlots.save`` files), added in order."""
+    from generator.plots import ControlPlots
+
+    if not shard_files:
+        msg = "merge_plots: no shard histogram files given"
+        raise OutputError(msg)
+    total = ControlPlots.load(shard_files[0])
+    for f in shard_files[1:]:
+        total.add(ControlPlots.load(f))
+    return total
+
+
+__all__ = ["HEPMC_END", "HEPMC_START", "hepmc_header", "merge_hepmc", "merge_plots", "merge_root"]
