@@ -38,6 +38,8 @@ from generator.processes.registry import production
 #: used only for the free-space check before a run (which allows a 10% margin on top).
 BYTES_PER_EVENT = {"hepmc3": 1500.0, "hepmc3.gz": 450.0, "root": 420.0, "rntuple": 420.0, "detector": 160.0}
 SUMMARY = "summary.json"
+#: Stream tag of the one probe event per channel that declares its event-level columns before the run.
+PROBE_STREAM = 2**31 - 3
 PLOT_STATE = "control_histograms.npz"
 
 
@@ -196,6 +198,13 @@ def run_header(card, model, plan: RunPlan, argv: list[str] | None = None) -> dic
     lumis = {(c.get("run") or c.get("sqrt_s_GeV")): c["luminosity_fb"] for c in chans if c.get("luminosity_fb")}
     kaons = {c["n_decays"] for c in chans if c.get("n_decays")}
     prov = build_provenance(card, model, argv)
+    from generator.io.root import info_columns
+
+    # the events tree is created at the first chunk: declare the event-level columns of every channel up front, from
+    # one probe event per channel (its own stream; no event of the run)
+    probes = [ch.spec.process.events(np.full((1, ch.spec.process.dim), 0.5), np.ones(1),
+                                     np.random.default_rng([card.run.seed, ch.index, PROBE_STREAM]))
+              for ch in plan.channels]
     units = {c["weight_unit"] for c in chans}
     unweighted_total = plan.allocation == "total" and not plan.weighted
     return {
@@ -211,6 +220,7 @@ def run_header(card, model, plan: RunPlan, argv: list[str] | None = None) -> dic
         "hnl_mass_GeV": {n: spec.mass(n) for n in spec.heavy_names},
         "hnl_ctau0_cm": {n: model.ctau0_cm(n) for n in spec.heavy_names},
         "vertex_convention": model.convention,
+        "info_columns": info_columns(probes),
         "pot": max(pots) if pots else None,
         "luminosity_fb": float(sum(lumis.values())) if lumis else None,
         "n_kaon_decays": max(kaons) if kaons else None,
@@ -259,11 +269,9 @@ def _decayer(card, model):
 
 
 def _open_writers(card, rd: RunDirectory, header: dict) -> dict:
-    writers = {}
-    for name, fmt in OUTPUT_FORMATS.items():
-        if name in card.output.formats:
-            writers[name] = (fmt, fmt.open(rd.stage(fmt.file_name(card.output)), header, card.output))
-    return writers
+    from generator.io.formats import open_writers
+
+    return open_writers(rd.stage, header, card.output)
 
 
 def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, overwrite: bool = False,
@@ -334,9 +342,9 @@ def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: b
     t_events = time.perf_counter() - t0 - t_plan
     summary = _finish_summary(header, plan, rc.shard, rc.n_shards, tasks)
     files = {}
-    for name, (fmt, w) in writers.items():
+    for name, (_, w) in writers.items():
         w.close(summary)
-        files[name] = str(rd.path / fmt.file_name(card.output))
+        files[name] = str(rd.path / get_output_format(name).file_name(card.output))
     if plots is not None:
         files["plots"] = _save_plots(plots, rd)
     result = _conclude(card, rd, summary, files, detector, t0, {"plan": t_plan, "events": t_events})
@@ -374,9 +382,16 @@ def _plots(card, header: dict):
 
 
 def _save_plots(plots, rd: RunDirectory) -> list[str]:
-    with rd.stage(PLOT_STATE).open("wb") as fh:
-        np.savez(fh, **plots.to_dict())
-    return [str(p) for p in plots.render(rd.stage)]
+    """The plots' histograms (PLOT_STATE, for merging shards) and the PNGs, staged."""
+    plots.save(rd.stage(PLOT_STATE))
+    names: list[str] = []
+
+    def stage(name: str) -> Path:
+        names.append(name)
+        return rd.stage(name)
+
+    plots.render(stage)
+    return [str(rd.path / n) for n in names]
 
 
 __all__ = ["BYTES_PER_EVENT", "PLOT_STATE", "SUMMARY", "RunResult", "build_channels", "estimate_bytes", "output_dir",

@@ -134,20 +134,13 @@ def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict) -> dic
             missing = [str(f) for f, ok in zip(shard_files, present, strict=True) if not ok]
             msg = f"format {name!r}: {', '.join(missing)} missing; every shard must have the same outputs"
             raise RunDirectoryError(msg)
-        from generator.io.merge import merge_event_files
-
-        merge_event_files(fmt, shard_files, rd.stage(fname), summary, card.output)
+        fmt.merge(shard_files, rd.stage(fname), summary, card.output)
         files[name] = str(rd.path / fname)
     states = [d / PLOT_STATE for d in dirs]
     if all(s.is_file() for s in states):
-        from generator.plots import ControlPlots
+        from generator.io.merge import merge_plots
 
-        plots = None
-        for s in states:
-            with np.load(s) as data:
-                part = ControlPlots.from_dict(dict(data))
-            plots = part if plots is None else plots.add(part)
-        files["plots"] = _save_plots(plots, rd)
+        files["plots"] = _save_plots(merge_plots(states), rd)
     return files
 
 

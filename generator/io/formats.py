@@ -41,7 +41,9 @@ class OutputFormat:
     ``name``: the value in ``[output].formats``; ``writer``: ``"module:Class"`` of the streaming writer (see
     module docstring); ``file_name(output) -> str``: the file's name inside the run directory, from the card's
     [output] section; ``options(output) -> dict``: extra keyword arguments of the writer;
-    ``description``: one line for listings and the progress bar.
+    ``description``: one line for listings and the progress bar; ``merger``: ``"module:function"`` that streams
+    the files of shards into one, called as ``function(fmt, shard_paths, out_path, run_info, output)`` (empty: the
+    format's shards cannot be merged, and ``dsgen merge`` says so).
     """
 
     name: str
@@ -49,6 +51,7 @@ class OutputFormat:
     file_name: Callable[[object], str]
     description: str
     options: Callable[[object], dict] = field(default=_no_options)
+    merger: str = ""
 
     def load_writer(self) -> Callable:
         """Import and return the writer class (raises OutputError naming the format if it cannot)."""
@@ -58,6 +61,14 @@ class OutputFormat:
         except (ImportError, AttributeError) as exc:
             msg = f"output format {self.name!r}: writer {self.writer!r} cannot be imported: {exc}"
             raise OutputError(msg) from exc
+
+    def merge(self, shard_paths: Sequence[Path], out_path: Path, run_info: Mapping, output) -> None:
+        """Stream the files of ``shard_paths`` (in order) into ``out_path`` with the merged run ``run_info``."""
+        if not self.merger:
+            msg = f"output format {self.name!r} registers no merger; its shard files cannot be merged"
+            raise OutputError(msg)
+        module_name, _, attr = self.merger.partition(":")
+        getattr(importlib.import_module(module_name), attr)(self, shard_paths, Path(out_path), run_info, output)
 
     def open(self, path: str | Path, run_info: Mapping, output):
         """A streaming writer of this format on ``path`` (see module docstring); ``output``: the [output] section."""
@@ -152,12 +163,14 @@ register_output_format(OutputFormat(
     file_name=lambda output: "events.hepmc3.gz" if output.gzip else "events.hepmc3",
     options=lambda output: {"gzip": output.gzip},
     description="HepMC3",
+    merger="generator.io.merge:merge_hepmc_files",
 ))
 register_output_format(OutputFormat(
     name="root",
     writer="generator.io.root:RootWriter",
     file_name=lambda output: "events.root",
     description="ROOT TTree",
+    merger="generator.io.merge:merge_root_files",
 ))
 register_output_format(OutputFormat(
     name="rntuple",
@@ -166,6 +179,7 @@ register_output_format(OutputFormat(
     file_name=lambda output: "events_rntuple.root" if "root" in output.formats else "events.root",
     options=lambda output: {"rntuple": True},
     description="ROOT RNTuple",
+    merger="generator.io.merge:merge_root_files",
 ))
 
 __all__ = ["OUTPUT_FORMATS", "OutputFormat", "get_output_format", "open_writers", "register_output_format",

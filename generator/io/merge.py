@@ -53,9 +53,9 @@ def merge_root(shard_paths: Sequence[str | os.PathLike], out_writer, step_size: 
                 out_writer.write_arrays(arrays)
 
 
-def _open_text(path: Path, mode: str):
-    """Text handle of a HepMC3 file; gzip when the name ends in .gz."""
-    if path.suffix == ".gz":
+def _open_text(path: Path, mode: str, gzip: bool | None = None):
+    """Text handle of a HepMC3 file; gzip when ``gzip`` is true (None: when the name ends in .gz)."""
+    if gzip if gzip is not None else path.suffix == ".gz":
         return _gzip.open(path, mode + "t", encoding="ascii", compresslevel=1) if "w" in mode else \
             _gzip.open(path, mode + "t", encoding="ascii")
     return path.open(mode, encoding="ascii")
@@ -72,17 +72,18 @@ def hepmc_header(run_info, gzip: bool = False, precision: int = 16) -> str:
 
 
 def merge_hepmc(shard_paths: Sequence[str | os.PathLike], out_path: str | os.PathLike, run_info,
-                precision: int = 16) -> Path:
+                precision: int = 16, gzip: bool | None = None) -> Path:
     """Write ``out_path``: the header of ``run_info`` then the events of every shard, in order, then the footer.
 
-    ``out_path`` is gzip-compressed when its name ends in .gz; shards are read likewise. ``run_info``: the
+    ``out_path`` is gzip-compressed when ``gzip`` is true (None: when its name ends in .gz; a staged ``*.part``
+    path needs the explicit flag); shards are read by their names. ``run_info``: the
     merged run header (see :mod:`generator.io`); its cross section goes into the header (the events keep theirs:
     shards of one card and seed share the seed-only integration). Raises DataFileError when a shard is not a
     complete HepMC3 ASCII listing. Returns ``out_path``.
     """
     out_path = Path(out_path)
     header = hepmc_header(run_info, precision=precision)
-    with _open_text(out_path, "w") as out:
+    with _open_text(out_path, "w", gzip) as out:
         out.write(header)
         for shard in shard_paths:
             _copy_events(Path(shard), out)
@@ -124,4 +125,22 @@ def merge_plots(shard_files: Sequence[str | os.PathLike]):
     return total
 
 
-__all__ = ["HEPMC_END", "HEPMC_START", "hepmc_header", "merge_hepmc", "merge_plots", "merge_root"]
+def merge_root_files(fmt, shard_paths, out_path: Path, run_info, output) -> None:
+    """Registry merger of the ROOT formats: a new writer of ``fmt`` on ``out_path``, every shard's events
+    appended in order (:func:`merge_root`), closed with the merged ``run_info``."""
+    writer = fmt.open(out_path, run_info, output)
+    try:
+        merge_root(shard_paths, writer)
+    except BaseException:
+        getattr(writer, "abort", writer.close)()
+        raise
+    writer.close(run_info)
+
+
+def merge_hepmc_files(fmt, shard_paths, out_path: Path, run_info, output) -> None:
+    """Registry merger of HepMC3: :func:`merge_hepmc` with the format's compression."""
+    merge_hepmc(shard_paths, out_path, run_info, gzip=bool(fmt.options(output).get("gzip", False)))
+
+
+__all__ = ["HEPMC_END", "HEPMC_START", "hepmc_header", "merge_hepmc", "merge_hepmc_files", "merge_plots",
+           "merge_root", "merge_root_files"]
