@@ -232,8 +232,8 @@ def isr_sigma(s, m_zprime, eL, eR, cos_min, cos_max):
     s = float(s)
     m2 = m_zprime**2
     if s <= m2:
-        msg_0 = f"sqrt(s) = {math.sqrt(s):.4g} GeV is below the Z' mass {m_zprime} GeV: gamma Z' closed"
-        raise PhysicsError(msg_0)
+        msg = f"sqrt(s) = {math.sqrt(s):.4g} GeV is below the Z' mass {m_zprime} GeV: gamma Z' closed"
+        raise PhysicsError(msg)
     A = abs(eL) ** 2 + abs(eR) ** 2
     i1 = (2.0 * math.atanh(cos_max) - cos_max) - (2.0 * math.atanh(cos_min) - cos_min)
     i0 = math.atanh(cos_max) - math.atanh(cos_min)

@@ -80,8 +80,8 @@ PAPER_VECTOR_BR_COEFFICIENTS = {
 def vector_meson(name: str) -> VectorMeson:
     """The VectorMeson called ``name`` ("J/psi", "Upsilon(1S)" .. "Upsilon(4S)"); UnknownNameError otherwise."""
     if name not in VECTOR_MESONS:
-        msg = "vector meson"
-        raise UnknownNameError(msg, name, VECTOR_MESONS)
+        kind = "vector meson"
+        raise UnknownNameError(kind, name, VECTOR_MESONS)
     return VECTOR_MESONS[name]
 
 
@@ -149,16 +149,16 @@ PSEUDOSCALAR_PDG = {"K+": 321, "pi+": 211}
 def pseudoscalar_mass(meson: str) -> float:
     """Mass (GeV) of "K+" or "pi+" from ``particle``."""
     if meson not in PSEUDOSCALAR_PDG:
-        msg = "charged pseudoscalar"
-        raise UnknownNameError(msg, meson, PSEUDOSCALAR_PDG)
+        kind = "charged pseudoscalar"
+        raise UnknownNameError(kind, meson, PSEUDOSCALAR_PDG)
     return Particle.from_pdgid(PSEUDOSCALAR_PDG[meson]).mass * const.MEV
 
 
 def pseudoscalar_ctau(meson: str) -> float:
     """Proper decay length c tau (cm) of "K+" or "pi+" from ``particle`` (which gives mm)."""
     if meson not in PSEUDOSCALAR_PDG:
-        msg = "charged pseudoscalar"
-        raise UnknownNameError(msg, meson, PSEUDOSCALAR_PDG)
+        kind = "charged pseudoscalar"
+        raise UnknownNameError(kind, meson, PSEUDOSCALAR_PDG)
     return Particle.from_pdgid(PSEUDOSCALAR_PDG[meson]).ctau / const.CM_TO_MM
 
 
@@ -182,8 +182,8 @@ def helicity_factor(x_l, x_N):
 
 def _check_lepton(meson: str, lepton: str) -> None:
     if (meson, lepton) not in LEPTONIC_BR:
-        msg = f"lepton for {meson} decays"
-        raise UnknownNameError(msg, lepton, [lep for (mes, lep) in LEPTONIC_BR if mes == meson] or ["e", "mu"])
+        kind = f"lepton for {meson} decays"
+        raise UnknownNameError(kind, lepton, [lep for (mes, lep) in LEPTONIC_BR if mes == meson] or ["e", "mu"])
 
 
 def br_to_lepton_hnl(meson: str, lepton: str, m_N: float, U2: float) -> float:
