@@ -5,14 +5,19 @@ All numbers in GeV and cm (c*tau0), |X|^2 dimensionless, light-neutrino masses i
 
 from __future__ import annotations
 
+from generator import particles as P
 from generator.model.parameters import ModelParameters
 
-HEAVY_KEYS = ("N4", "N5", "N6", "N7", "N8")
+ZP, PHI = P.canonical("Z'"), P.canonical("phi'")
+#: record spellings ("Zprime", "phiprime") used as JSON keys.
+ZP_KEY, PHI_KEY = P.record_name(ZP), P.record_name(PHI)
+
+HEAVY_KEYS = tuple(P.hnl_name(j) for j in range(4, 9))
 PAIR_KEYS = ("43", "53", "63", "44", "45", "46", "55", "56", "66")
 
 
 def _state(spec, digit: str) -> str:
-    return spec.nu_light if digit == "3" else f"N{digit}"
+    return spec.nu_light if digit == "3" else P.hnl_name(int(digit))
 
 
 def _zprime_br_key(daughters: tuple[str, ...], light: set[str]) -> str:
@@ -21,8 +26,8 @@ def _zprime_br_key(daughters: tuple[str, ...], light: set[str]) -> str:
     if len(daughters) == 2 and daughters[0] in ("e+", "e-", "mu+", "mu-"):
         lep = daughters[0].rstrip("+-")
         return f"{lep}+{lep}-"  # "e+e-", "mu+mu-"
-    if all(d.startswith("N") for d in daughters):
-        return "".join(sorted(daughters, key=lambda d: int(d[1:])))
+    if all(P.hnl_index(d) is not None for d in daughters):
+        return "".join(sorted(daughters, key=P.hnl_index))
     return "".join(daughters)
 
 
@@ -36,22 +41,22 @@ def spectrum_report(params: ModelParameters) -> dict:
     light = set(spec.names[: spec.n_light]) | {"nu"}
     rep: dict = {"model": params.name, "flavours": list(params.flavours)}
     rep["parameters"] = {
-        "m_Zprime_GeV": params.m_Zprime, "epsilon2": params.epsilon**2, "alpha_D": params.alpha_D,
-        "m_phiprime_GeV": params.m_phiprime, "sin_theta": params.sin_theta,
+        f"m_{ZP_KEY}_GeV": params.m_Zprime, "epsilon2": params.epsilon**2, "alpha_D": params.alpha_D,
+        f"m_{PHI_KEY}_GeV": params.m_phiprime, "sin_theta": params.sin_theta,
     }
-    rep["mass_GeV"] = {name: float(m) for name, m in zip(spec.names, spec.masses)}
-    hnls = [n for n in spec.heavy_names]
+    rep["mass_GeV"] = {name: float(m) for name, m in zip(spec.names, spec.masses, strict=True)}
+    hnls = list(spec.heavy_names)
     rep["ctau0_cm"] = {n: model.ctau0_cm(n) for n in hnls}
     rep["V2"] = {k: spec.V2(_state(spec, k[0]), _state(spec, k[1])) for k in PAIR_KEYS}
     rep["S2"] = {k: spec.S2(_state(spec, k[0]), _state(spec, k[1])) for k in (*PAIR_KEYS, "33")}
-    rep["U2"] = {f"{fl}{n[1:]}": spec.U2(fl, n) for fl in params.flavours for n in hnls}
+    rep["U2"] = {f"{fl}{P.hnl_index(n)}": spec.U2(fl, n) for fl in params.flavours for n in hnls}
     br_z = {}
-    for channel, br in model.branching_ratios("Z'").items():
+    for channel, br in model.branching_ratios(ZP).items():
         key = _zprime_br_key(tuple(channel.split("->")[1].split()), light)
         br_z[key] = br_z.get(key, 0.0) + br
-    rep["br_Zprime"] = br_z
-    rep["br_phiprime"] = model.branching_ratios("phi'")
-    rep["width_GeV"] = {"Zprime": model.width("Z'"), "phiprime": model.width("phi'")}
+    rep[f"br_{ZP_KEY}"] = br_z
+    rep[f"br_{PHI_KEY}"] = model.branching_ratios(PHI)
+    rep["width_GeV"] = {ZP_KEY: model.width(ZP), PHI_KEY: model.width(PHI)}
     rep["width_GeV"].update({n: model.width(n) for n in hnls})
     rep["br_hnl"] = {n: model.branching_ratios(n) for n in hnls}
     rep["delta_a_mu"] = delta_a_mu(params)
@@ -63,8 +68,8 @@ def format_spectrum(rep: dict) -> str:
     """Readable table of a spectrum report."""
     out = [f"Model {rep['model']}  (active flavours: {', '.join(rep['flavours'])})"]
     par = rep["parameters"]
-    out.append(f"  m_Z' = {par['m_Zprime_GeV']} GeV, eps^2 = {par['epsilon2']:.3g}, alpha_D = {par['alpha_D']}, "
-               f"m_phi' = {par['m_phiprime_GeV']} GeV, sin(theta) = {par['sin_theta']}")
+    out.append(f"  m_{ZP} = {par[f'm_{ZP_KEY}_GeV']} GeV, eps^2 = {par['epsilon2']:.3g}, alpha_D = {par['alpha_D']}, "
+               f"m_{PHI} = {par[f'm_{PHI_KEY}_GeV']} GeV, sin(theta) = {par['sin_theta']}")
     out.append("")
     out.append(f"  {'state':<6}{'mass [MeV]':>14}{'width [GeV]':>14}{'c tau0 [cm]':>14}")
     for name, m in rep["mass_GeV"].items():
@@ -78,13 +83,13 @@ def format_spectrum(rep: dict) -> str:
     out.append("  |S_jk|^2: " + ", ".join(f"{k}={v:.3g}" for k, v in rep["S2"].items()))
     out.append("  |U_aj|^2: " + ", ".join(f"{k}={v:.3g}" for k, v in rep["U2"].items()))
     out.append("")
-    out.append(f"  Z' width {rep['width_GeV']['Zprime']:.4g} GeV; branching ratios:")
-    for k, v in sorted(rep["br_Zprime"].items(), key=lambda kv: -kv[1]):
-        out.append(f"    Z' -> {k:<10}{v * 100:10.4g} %")
-    out.append(f"  phi' width {rep['width_GeV']['phiprime']:.4g} GeV; branching ratios:")
-    for k, v in sorted(rep["br_phiprime"].items(), key=lambda kv: -kv[1])[:8]:
+    out.append(f"  {ZP} width {rep['width_GeV'][ZP_KEY]:.4g} GeV; branching ratios:")
+    for k, v in sorted(rep[f"br_{ZP_KEY}"].items(), key=lambda kv: -kv[1]):
+        out.append(f"    {ZP} -> {k:<10}{v * 100:10.4g} %")
+    out.append(f"  {PHI} width {rep['width_GeV'][PHI_KEY]:.4g} GeV; branching ratios:")
+    for k, v in sorted(rep[f"br_{PHI_KEY}"].items(), key=lambda kv: -kv[1])[:8]:
         out.append(f"    {k:<24}{v * 100:10.4g} %")
-    for n in ("N4", "N5", "N6"):
+    for n in HEAVY_KEYS[:3]:
         if n in rep["br_hnl"]:
             out.append(f"  {n} decays:")
             for k, v in sorted(rep["br_hnl"][n].items(), key=lambda kv: -kv[1])[:6]:

@@ -17,8 +17,9 @@ from generator import constants as const
 from generator.decay import ThreeBodySampler
 from generator.kernels.lorentz import mdot
 from generator.model import Spectrum, preset
-from generator.model.couplings import majorana_vector_couplings, zprime_fermion_couplings
+from generator.model.couplings import zprime_fermion_couplings
 from generator.model.three_body import dalitz_invariants, dalitz_msq
+from generator.model.vertices import majorana_vector_couplings
 
 ME = const.M_E
 #: Z' width used only as a propagator input (GeV); irrelevant off shell (q^2 << m_Z'^2).

@@ -14,7 +14,7 @@ import pytest
 from scipy import integrate
 
 from generator import constants as const
-from generator.model.couplings import majorana_vector_couplings
+from generator.model.vertices import majorana_vector_couplings
 from generator.physics import ee
 from generator.physics import meson as mes
 

@@ -208,3 +208,20 @@ def test_channels_from_card(models):
     specs = K.channels_from_card(card, models["BP-B"])
     assert [s.name for s in specs] == ["kaon_decay:N5", "kaon_decay:N6"]
     assert specs[1].process.rate() == pytest.approx(2.14e11 * specs[1].process.branching_ratio, rel=1e-12)
+
+
+def test_closed_kaon_channel_is_an_error(models):
+    """K+ -> mu+ N7 with m_N7 = 1.1 GeV (BP-A) > m_K - m_mu = 0.388 GeV: an error naming the masses, like a closed
+    upscattering channel; an open HNL next to a closed one is kept and the closed one recorded."""
+    from generator.card import parse_card
+
+    card = parse_card('[model]\npreset = "BP-A"\n[process]\nproduction = "kaon_decay"\nfinal_hnl = ["N7"]\n'
+                      '[experiment]\nname = "NA62"\n')
+    m_limit = mes.pseudoscalar_mass("K+") - const.LEPTON_MASS["mu"]
+    assert models["BP-A"].mass("N7") > m_limit
+    with pytest.raises(KinematicallyClosedError, match=r"no open kaon_decay channel at na62: N7: .*closed"):
+        K.channels_from_card(card, models["BP-A"])
+    skipped: list = []
+    specs = K.build_channels(models["BP-A"], "na62", ["N6", "N7"], skipped=skipped)
+    assert [s.final_hnl for s in specs] == ["N6"]
+    assert [n for n, _ in skipped] == ["N7"]

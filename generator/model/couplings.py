@@ -62,15 +62,3 @@ def z_fermion_couplings(fermion: str) -> tuple[float, float]:
     k = const.G_WEAK / (2.0 * const.CW)
     return k * cl, k * cr
 
-
-_MOVED_TO_VERTICES = ("majorana_vector_couplings", "majorana_scalar_couplings")
-
-
-def __getattr__(name: str):
-    """The Majorana vertex rules live in generator.model.vertices; these names resolve there (PEP 562)."""
-    if name in _MOVED_TO_VERTICES:
-        from generator.model import vertices
-
-        return getattr(vertices, name)
-    msg = f"module {__name__!r} has no attribute {name!r}"
-    raise AttributeError(msg)

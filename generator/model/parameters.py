@@ -15,7 +15,7 @@ from generator import constants as const
 from generator.errors import CardError, UnknownNameError
 
 ALLOWED_FLAVOURS = ("e", "mu", "tau")
-#: Z'/Z vertex conventions for Majorana pairs (see generator/model/widths.py and the README).
+#: Z'/Z vertex conventions for Majorana pairs (see generator/model/vertices.py and the README).
 VERTEX_CONVENTIONS = ("majorana", "paper")
 
 

@@ -3,7 +3,10 @@
 Amplitude (all mediators k share q = p1 + p2):
 
     M = sum_k [ubar_j gamma^mu (aL_k P_L + aR_k P_R) u_i] [ubar_1 gamma_mu (bL_k P_L + bR_k P_R) v_2]
-              / (q^2 - m_k^2 + i m_k G_k)
+              / D_k(q^2)
+
+D_k is the propagator denominator of generator.model.propagator: q^2 - m_k^2 + i q^2 G_k / m_k (running width,
+G_k = on-shell total width; no width for q^2 <= 0), so far off shell the rate tends to the contact limit.
 
 The q^mu q^nu / m_k^2 part of the massive propagator is dropped: it vanishes exactly for a vector
 coupling to f fbar with m_1 = m_2 (current conservation) and is O(m_f m_N / m_k^2) otherwise.
@@ -41,8 +44,9 @@ from __future__ import annotations
 import numpy as np
 
 from generator.kernels import kernel
+from generator.model.propagator import denominator_kernel
 
-__all__ = ["dalitz_msq", "dalitz_invariants", "msq_vector"]
+__all__ = ["dalitz_invariants", "dalitz_msq", "msq_vector"]
 
 
 @kernel(inline="always")
@@ -53,13 +57,13 @@ def _dot(a0, a1, a2, a3, b0, b1, b2, b3):
 
 @kernel
 def _chiral_coefficients(q2, med_m, med_w, aL, aR, bL, bR):
-    """C_XY = sum_k aX_k bY_k / (q2 - m_k^2 + i m_k G_k) (Breit-Wigner propagator, GeV^-2)."""
+    """C_XY = sum_k aX_k bY_k / D_k(q2) (GeV^-2), D_k from generator.model.propagator (running width)."""
     cll = 0j
     clr = 0j
     crl = 0j
     crr = 0j
     for k in range(med_m.shape[0]):
-        d = 1.0 / complex(q2 - med_m[k] * med_m[k], med_m[k] * med_w[k])
+        d = 1.0 / denominator_kernel(q2, med_m[k], med_w[k])
         cll += aL[k] * bL[k] * d
         clr += aL[k] * bR[k] * d
         crl += aR[k] * bL[k] * d
@@ -170,9 +174,10 @@ def _couplings(med_m, med_w, aL, aR, bL, bR):
     med_w = np.ascontiguousarray(np.atleast_1d(med_w), dtype=np.float64)
     cs = [np.ascontiguousarray(np.atleast_1d(x), dtype=np.complex128) for x in (aL, aR, bL, bR)]
     k = med_m.shape[0]
-    for name, arr in zip(("med_w", "aL", "aR", "bL", "bR"), (med_w, *cs)):
+    for name, arr in zip(("med_w", "aL", "aR", "bL", "bR"), (med_w, *cs), strict=False):
         if arr.shape != (k,):
-            raise ValueError(f"{name} has shape {arr.shape}; it must have one entry per mediator, ({k},)")
+            msg = f"{name} has shape {arr.shape}; it must have one entry per mediator, ({k},)"
+            raise ValueError(msg)
     return med_m, med_w, cs
 
 
@@ -185,7 +190,7 @@ def msq_vector(pi, pj, p1, p2, si, mi, mj, m1, m2, med_m, med_w, aL, aR, bL, bR)
     si : (n, 4) parent spin four-vector (s.p_i = 0, s^2 = -1, dimensionless); all-zero rows give
         the average over the parent spin.
     mi, mj, m1, m2 : masses of N_i, N_j, f, fbar in GeV (used instead of p^2 for precision).
-    med_m, med_w : (k,) mediator masses and total widths in GeV.
+    med_m, med_w : (k,) mediator masses and on-shell total widths in GeV (running width, module docstring).
     aL, aR, bL, bR : (k,) complex chiral couplings of each mediator to (N_j, N_i) and (f, fbar).
 
     Returns
@@ -196,9 +201,10 @@ def msq_vector(pi, pj, p1, p2, si, mi, mj, m1, m2, med_m, med_w, aL, aR, bL, bR)
     med_m, med_w, (aL, aR, bL, bR) = _couplings(med_m, med_w, aL, aR, bL, bR)
     arrs = [np.ascontiguousarray(x, dtype=np.float64) for x in (pi, pj, p1, p2, si)]
     n = arrs[0].shape[0]
-    for name, arr in zip(("pi", "pj", "p1", "p2", "si"), arrs):
+    for name, arr in zip(("pi", "pj", "p1", "p2", "si"), arrs, strict=False):
         if arr.shape != (n, 4):
-            raise ValueError(f"{name} has shape {arr.shape}; expected (n, 4) = ({n}, 4)")
+            msg = f"{name} has shape {arr.shape}; expected (n, 4) = ({n}, 4)"
+            raise ValueError(msg)
     return _msq_vector_kernel(*arrs, float(mi), float(mj), float(m1), float(m2), med_m, med_w, aL, aR, bL, bR)
 
 
@@ -222,7 +228,8 @@ def dalitz_msq(mff2, mjf2, mi, mj, m1, m2, med_m, med_w, aL, aR, bL, bR) -> np.n
     mff2 = np.ascontiguousarray(np.atleast_1d(mff2), dtype=np.float64)
     mjf2 = np.ascontiguousarray(np.atleast_1d(mjf2), dtype=np.float64)
     if mff2.shape != mjf2.shape:
-        raise ValueError(f"mff2 {mff2.shape} and mjf2 {mjf2.shape} must have the same shape")
+        msg = f"mff2 {mff2.shape} and mjf2 {mjf2.shape} must have the same shape"
+        raise ValueError(msg)
     return _dalitz_kernel(mff2, mjf2, float(mi), float(mj), float(m1), float(m2), med_m, med_w, aL, aR, bL, bR)
 
 

@@ -15,8 +15,9 @@ eigenstates the dark current g_X X_mu nubar gamma^mu (V P_L - V^T P_R)/2 nu (Eq.
 
     a_L = g V_ij ,   a_R = -g V_ij^*          (i != j and i == j alike),
 
-and the phase-space integral of an identical pair (i == j) carries a symmetry factor 1/2. Propagators are
-1 / (q^2 - m^2 + i m Gamma); the q^mu q^nu / m^2 part vanishes against the conserved massless electron current.
+and the phase-space integral of an identical pair (i == j) carries a symmetry factor 1/2. Propagators are 1 / D(s)
+with D the constant-width Breit-Wigner s - m^2 + i m Gamma of generator.model.propagator (regime 2 there); the
+q^mu q^nu / m^2 part vanishes against the conserved massless electron current.
 Several s-channel mediators (the Z' and the SM Z, which couples to the dark current through Eq. B4) can be given
 as sequences; their amplitudes are added.
 
@@ -36,14 +37,16 @@ import numpy as np
 from generator import constants as const
 from generator.errors import PhysicsError
 from generator.kernels.phase_space import kallen
-from generator.model.widths import gamma_vector_to_fermions as vector_to_ff_width
+from generator.model.propagator import breit_wigner
+from generator.model.rates import gamma_vector_to_fermions as vector_to_ff_width
 
 FOUR_PI = 4.0 * math.pi
 
 
 # ------------------------------------------------------------------------------------------ helpers
 def cm_momentum(sqrt_s, m1, m2):
-    """Momentum (GeV) of either particle of a two-body final state in its rest frame, sqrt(lambda(s, m1^2, m2^2)) / (2 sqrt s).
+    """Momentum (GeV) of either particle of a two-body final state in its rest frame,
+    sqrt(lambda(s, m1^2, m2^2)) / (2 sqrt s).
 
     sqrt_s, m1, m2 in GeV (scalars or arrays); returns 0 below threshold.
     """
@@ -55,7 +58,7 @@ def cm_momentum(sqrt_s, m1, m2):
 # ------------------------------------------------------------------------------------------ widths
 # ------------------------------------------------------------------------------------------ e+e- -> f_i f_j
 def _chiral_amplitudes(s, eL, eR, aL, aR, m_med, width_med):
-    """Effective couplings C_XY = sum_k e_X^k a_Y^k / (s - m_k^2 + i m_k G_k) (GeV^-2) of the mediators k.
+    """Effective couplings C_XY = sum_k e_X^k a_Y^k / D_k(s) (GeV^-2) of the mediators k (D: model.propagator).
 
     Every coupling/mass argument is a scalar or a 1-d sequence over mediators; s (GeV^2) a scalar or array.
     """
@@ -63,7 +66,7 @@ def _chiral_amplitudes(s, eL, eR, aL, aR, m_med, width_med):
     eL, eR, aL, aR = (np.atleast_1d(np.asarray(v, dtype=complex)) for v in (eL, eR, aL, aR))
     m = np.atleast_1d(np.asarray(m_med, dtype=float))
     w = np.atleast_1d(np.asarray(width_med, dtype=float))
-    D = s - m * m + 1j * m * w
+    D = breit_wigner(s, m, w)
     return (np.sum(eL * aL / D, axis=-1), np.sum(eL * aR / D, axis=-1),
             np.sum(eR * aL / D, axis=-1), np.sum(eR * aR / D, axis=-1))
 
@@ -93,7 +96,8 @@ def ee_to_ff_dsigma_dcos(s, cos_theta, m1, m2, eL, eR, aL, aR, m_med, width_med,
     opp = np.abs(CLR) ** 2 + np.abs(CRL) ** 2
     mix = np.real(CLL * np.conj(CLR) + CRR * np.conj(CRL))
     # CM invariants: p1.k2 = rs/2 (E2 + k c), p2.k1 = rs/2 (E1 + k c), p1.k1 = rs/2 (E1 - k c), p2.k2 = rs/2 (E2 - k c)
-    bracket = (s / 4.0) * (same * (E1 + k * c) * (E2 + k * c) + opp * (E1 - k * c) * (E2 - k * c)) + mix * m1 * m2 * s / 2.0
+    bracket = ((s / 4.0) * (same * (E1 + k * c) * (E2 + k * c) + opp * (E1 - k * c) * (E2 - k * c))
+               + mix * m1 * m2 * s / 2.0)
     amp2 = 16.0 * bracket / 4.0
     sym = 0.5 if identical else 1.0
     return sym * k / (16.0 * math.pi * s * rs) * amp2
@@ -180,7 +184,8 @@ def b13_dsigma_dcos(s, cos_theta, alpha_D, eps2, m_zprime):
     s = np.asarray(s, dtype=float)
     c = np.asarray(cos_theta, dtype=float)
     m2 = m_zprime**2
-    return math.pi * const.ALPHA_EM * alpha_D * eps2 * ((1.0 - c * c) * (s - m2) ** 2 + 8.0 * m2 * s) / (4.0 * s * s * (s - m2))
+    num = (1.0 - c * c) * (s - m2) ** 2 + 8.0 * m2 * s
+    return math.pi * const.ALPHA_EM * alpha_D * eps2 * num / (4.0 * s * s * (s - m2))
 
 
 def b14_ratio(s, m_zprime, V2, br_zprime_jk):
@@ -227,7 +232,8 @@ def isr_sigma(s, m_zprime, eL, eR, cos_min, cos_max):
     s = float(s)
     m2 = m_zprime**2
     if s <= m2:
-        raise PhysicsError(f"sqrt(s) = {math.sqrt(s):.4g} GeV is below the Z' mass {m_zprime} GeV: gamma Z' closed")
+        msg = f"sqrt(s) = {math.sqrt(s):.4g} GeV is below the Z' mass {m_zprime} GeV: gamma Z' closed"
+        raise PhysicsError(msg)
     A = abs(eL) ** 2 + abs(eR) ** 2
     i1 = (2.0 * math.atanh(cos_max) - cos_max) - (2.0 * math.atanh(cos_min) - cos_min)
     i0 = math.atanh(cos_max) - math.atanh(cos_min)
@@ -258,7 +264,8 @@ def z_to_hnl_pair_width_b5(V2, alpha_D, eps2):
     Equals the j == k massless limit of :func:`z_to_hnl_pair_width` (j != k pairs are twice as large).
     """
     g_x2 = FOUR_PI * alpha_D
-    return V2 * const.G_FERMI * const.M_Z**3 / (12.0 * math.sqrt(2.0) * math.pi) * 4.0 * g_x2 * const.SW2 * eps2 / const.G_WEAK**2
+    pref = const.G_FERMI * const.M_Z**3 / (12.0 * math.sqrt(2.0) * math.pi)
+    return V2 * pref * 4.0 * g_x2 * const.SW2 * eps2 / const.G_WEAK**2
 
 
 def z_to_zprime_phi_width(g_x, chi, m_zprime, m_phi, cos_mix: float = 1.0):

@@ -5,9 +5,10 @@ that Gamma(V -> e+ e-) = 4 pi alpha^2 Q^2 f_V^2 / (3 M_V) (Van Royen-Weisskopf f
 extracted from the measured Gamma_ee as in the paper (its Ref. [147]). Through the kinetic mixing the meson
 couples to the Z' with strength e eps Q f_V M_V, and
 
-    Gamma(V -> N_j N_k) = Gamma_{Z'-like vector of mass M_V}(N_j N_k) * (e eps Q f_V M_V)^2 / |M_V^2 - m_Z'^2 + i m_Z' G_Z'|^2,
+    Gamma(V -> N_j N_k) = Gamma_{Z'-like vector of mass M_V}(N_j N_k) * (e eps Q f_V M_V)^2 / |D_Z'(M_V^2)|^2,
 
-which for massless N is the paper's formula  B = alpha |V_jk|^2 (g_X eps Q)^2 tau_V M_V^3 f_V^2 / (3 (M_V^2 - m_Z'^2)^2).
+which for massless N is the paper's formula
+B = alpha |V_jk|^2 (g_X eps Q)^2 tau_V M_V^3 f_V^2 / (3 (M_V^2 - m_Z'^2)^2).
 (The Z' coupling to the quark NC, suppressed by (m_Z'/m_Z)^2, is neglected as in the paper.)
 
 Charged pseudoscalars. Gamma(P+ -> l+ N) = G_F^2 f_P^2 |V_qq'|^2 m_P^3 |U_lN|^2 rho(x_l, x_N) / (8 pi) with
@@ -30,6 +31,7 @@ from particle import Particle
 from generator import constants as const
 from generator.errors import KinematicallyClosedError, UnknownNameError
 from generator.kernels.phase_space import kallen
+from generator.model.propagator import breit_wigner
 from generator.physics.ee import vector_to_ff_width
 
 
@@ -78,7 +80,8 @@ PAPER_VECTOR_BR_COEFFICIENTS = {
 def vector_meson(name: str) -> VectorMeson:
     """The VectorMeson called ``name`` ("J/psi", "Upsilon(1S)" .. "Upsilon(4S)"); UnknownNameError otherwise."""
     if name not in VECTOR_MESONS:
-        raise UnknownNameError("vector meson", name, VECTOR_MESONS)
+        kind = "vector meson"
+        raise UnknownNameError(kind, name, VECTOR_MESONS)
     return VECTOR_MESONS[name]
 
 
@@ -90,7 +93,9 @@ def vector_to_hnl_pair_width(meson: VectorMeson, e_eps: float, m_zprime: float, 
     Feynman-rule couplings (generator.physics.ee.majorana_vector_couplings); identical : N_1 == N_2.
     """
     M = meson.mass
-    mix2 = (e_eps * meson.quark_charge * meson.decay_constant * M) ** 2 / ((M * M - m_zprime**2) ** 2 + (m_zprime * width_zprime) ** 2)
+    # Z' propagator at q^2 = M_V^2: the constant-width Breit-Wigner (generator.model.propagator, regime 2)
+    coupling = e_eps * meson.quark_charge * meson.decay_constant * M
+    mix2 = coupling**2 / abs(breit_wigner(M * M, m_zprime, width_zprime)) ** 2
     return float(vector_to_ff_width(M, m1, m2, aL, aR, identical=identical)) * mix2
 
 
@@ -125,8 +130,8 @@ def format_vector_br_table(m_zprime: float = 1.25, eps2: float = 4.6e-4) -> str:
     """The table of :func:`vector_br_table` as text (for printing)."""
     lines = [f"B(V -> N_j N_k) / (|V_jk|^2 alpha_D), m_Z' = {m_zprime} GeV, eps^2 = {eps2:g}",
              f"{'meson':<12} {'f_V/MeV':>8} {'ours':>10} {'paper':>10} {'ours/paper':>10}"]
-    for r in vector_br_table(m_zprime, eps2):
-        lines.append(f"{r['meson']:<12} {r['f_V_GeV'] * 1e3:8.1f} {r['coefficient']:10.3g} {r['paper']:10.3g} {r['ratio']:10.3f}")
+    lines.extend(f"{r['meson']:<12} {r['f_V_GeV'] * 1e3:8.1f} {r['coefficient']:10.3g} {r['paper']:10.3g} "
+                 f"{r['ratio']:10.3f}" for r in vector_br_table(m_zprime, eps2))
     return "\n".join(lines)
 
 
@@ -144,14 +149,16 @@ PSEUDOSCALAR_PDG = {"K+": 321, "pi+": 211}
 def pseudoscalar_mass(meson: str) -> float:
     """Mass (GeV) of "K+" or "pi+" from ``particle``."""
     if meson not in PSEUDOSCALAR_PDG:
-        raise UnknownNameError("charged pseudoscalar", meson, PSEUDOSCALAR_PDG)
+        kind = "charged pseudoscalar"
+        raise UnknownNameError(kind, meson, PSEUDOSCALAR_PDG)
     return Particle.from_pdgid(PSEUDOSCALAR_PDG[meson]).mass * const.MEV
 
 
 def pseudoscalar_ctau(meson: str) -> float:
     """Proper decay length c tau (cm) of "K+" or "pi+" from ``particle`` (which gives mm)."""
     if meson not in PSEUDOSCALAR_PDG:
-        raise UnknownNameError("charged pseudoscalar", meson, PSEUDOSCALAR_PDG)
+        kind = "charged pseudoscalar"
+        raise UnknownNameError(kind, meson, PSEUDOSCALAR_PDG)
     return Particle.from_pdgid(PSEUDOSCALAR_PDG[meson]).ctau / const.CM_TO_MM
 
 
@@ -175,7 +182,8 @@ def helicity_factor(x_l, x_N):
 
 def _check_lepton(meson: str, lepton: str) -> None:
     if (meson, lepton) not in LEPTONIC_BR:
-        raise UnknownNameError(f"lepton for {meson} decays", lepton, [lep for (mes, lep) in LEPTONIC_BR if mes == meson] or ["e", "mu"])
+        kind = f"lepton for {meson} decays"
+        raise UnknownNameError(kind, lepton, [lep for (mes, lep) in LEPTONIC_BR if mes == meson] or ["e", "mu"])
 
 
 def br_to_lepton_hnl(meson: str, lepton: str, m_N: float, U2: float) -> float:

@@ -11,7 +11,7 @@ nucleons through the Higgs admixture sin(theta)):
 
 The incoming neutrino is the flavour state nu_alpha = sum_i U_{alpha i}^* nu_i over the light mass states
 (massless, negative helicity), so the lepton-side couplings are a_B = sum_i U_{alpha i}^* g_L(N_j, nu_i)
-with g_L the P_L coefficient of the Majorana vertex (couplings.majorana_vector_couplings, Eq. A2); for a
+with g_L the P_L coefficient of the Majorana vertex (vertices.majorana_vector_couplings, Eq. A2); for a
 single light state this gives the paper's |U_{mu 3}|^2 |V_{3j}|^2 alpha_D (e eps)^2 scaling (Appendix A).
 Incoming antineutrinos (positive helicity) use the P_R coefficients and U_{alpha i}. The q^mu q^nu part of
 the vector propagators is dropped: it vanishes on the conserved vector currents and is suppressed by
@@ -60,11 +60,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from generator import constants as const
+from generator import particles as P
 from generator.errors import KinematicallyClosedError, PhysicsError, UnknownNameError
 from generator.kernels import kernel
 from generator.model import couplings as cpl
 from generator.model.model import as_model
-from generator.model.widths import vector_vertex
+from generator.model.vertices import (
+    majorana_scalar_couplings,
+    vector_vertex,
+    z_neutrino_matrix,
+    zprime_neutrino_matrix,
+)
 from generator.physics.form_factors import (
     axial_scalar,
     nuclear_ff_params,
@@ -446,14 +452,14 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     convention = mod.convention
 
     def lepton(g: float, X: np.ndarray) -> complex:
-        # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention (generator.model.widths.vector_vertex)
+        # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention (generator.model.vertices.vector_vertex)
         return complex(sum(w * vector_vertex(g, X, j, i, convention)[side] for w, i in zip(weights, light)))
 
     g_z = const.G_WEAK / (2.0 * const.CW)
     g_nc_zp = cpl.zprime_nc_coupling(p)
-    a_zp = lepton(p.g_X, spec.V) + lepton(g_nc_zp, spec.C)
-    a_z = lepton(g_z, spec.C) + lepton(cpl.z_dark_coupling(p), spec.V)
-    a_s = complex(sum(w * cpl.majorana_scalar_couplings(spec.S, j, i)[side] for w, i in zip(weights, light)))
+    a_zp = lepton(1.0, zprime_neutrino_matrix(spec))
+    a_z = lepton(1.0, z_neutrino_matrix(spec))
+    a_s = complex(sum(w * majorana_scalar_couplings(spec.S, j, i)[side] for w, i in zip(weights, light)))
     m_nucleon = const.M_PROTON if nucleon == "p" else const.M_NEUTRON
     m_avg = 0.5 * (const.M_PROTON + const.M_NEUTRON)
     y_nuc = p.sin_theta * F_N_HIGGS * (m_avg if regime == "coherent" else m_nucleon) / const.V_HIGGS
@@ -465,7 +471,7 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     return UpscatteringChannel(
         neutrino=neutrino, final_hnl=final_hnl, hnl_index=j, target=tgt, regime=regime,
         nucleon=nucleon if regime == "incoherent" else None, m_N=mass, M=M, eta=eta,
-        boson_names=("Zprime", "Z"),
+        boson_names=(P.record_name("Z'"), "Z"),
         boson_m2=np.array([p.m_Zprime**2, const.M_Z**2]),
         boson_a=np.array([a_zp, a_z], dtype=np.complex128),
         boson_gem=np.array([cpl.zprime_em_coupling(p), 0.0]),

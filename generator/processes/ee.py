@@ -8,7 +8,7 @@ Processes (engine contract of generator/engine.py; x in [0,1]^dim, events first)
 
 The SM Z enters the s-channel through its coupling to the dark current, g_X s_W chi (Eq. B4); at sqrt(s) ~ 10 GeV
 it changes the rates by O(0.5%) (the paper keeps only the Z'). The Z' total width is the sum of the channels of
-generator.model.widths.zprime_channels.
+generator.model.channels.zprime_channels.
 - :class:`ISRProcess`          e+ e- -> gamma Z' (Essig-Schuster-Toro 0903.3941); Z' left for the decay step
 
 Event record (generator/record.py): particles e- (11), e+ (-11) with status 4, then the products with mother -1:
@@ -32,11 +32,12 @@ import re
 import numpy as np
 
 from generator import constants as const
+from generator import particles as P
 from generator.colliders import beam_momenta, minkowski_square
 from generator.errors import CardError, KinematicallyClosedError, PhysicsError, UnknownNameError
 from generator.kernels.lorentz import boost_to_lab
 from generator.kernels.phase_space import two_body_rest
-from generator.model import couplings, widths
+from generator.model import couplings, vertices
 from generator.model.model import Model, as_model
 from generator.model.parameters import ModelParameters
 from generator.model.spectrum import Spectrum
@@ -44,13 +45,11 @@ from generator.physics import ee as eephys
 from generator.physics import meson as mes
 from generator.record import STATUS_BEAM, STATUS_FINAL, EventBlock
 
-PDG_GAMMA = 22
-
 
 # ------------------------------------------------------------------------------------------ model access
 def identical_factor(model: Model, i: int, j: int) -> bool:
     """Whether the 1/2 of an identical Majorana pair applies: i == j in the "majorana" convention (the "paper"
-    convention of generator.model.widths omits it)."""
+    convention of generator.model.vertices omits it)."""
     return i == j and model.convention == "majorana"
 
 
@@ -74,30 +73,20 @@ def parse_pair(pair) -> tuple[str, str]:
     return str(names[0]), str(names[1])
 
 
-def zprime_neutrino_matrix(params: ModelParameters, spectrum: Spectrum) -> np.ndarray:
-    """Hermitian Z' vertex matrix of the mass eigenstates: g_X V + g/(2 c_W) (m_Z'/m_Z)^2 chi C (Eqs. 3, A2, A3)."""
-    return params.g_X * spectrum.V + couplings.zprime_nc_coupling(params) * spectrum.C
-
-
-def z_neutrino_matrix(params: ModelParameters, spectrum: Spectrum) -> np.ndarray:
-    """Hermitian SM-Z vertex matrix of the mass eigenstates: g/(2 c_W) C + g_X s_W chi V (Eqs. A2, B4)."""
-    return const.G_WEAK / (2.0 * const.CW) * spectrum.C + couplings.z_dark_coupling(params) * spectrum.V
-
-
 def zprime_pair_couplings(model: Model, i: int, j: int) -> tuple[complex, complex]:
-    """(a_L, a_R) of the Z' to (N_i, N_j) from :func:`zprime_neutrino_matrix` in the model's vertex convention
-    (generator.model.widths.vector_vertex; "majorana": g_X (V_ij, -V_ij^*) up to the tiny NC piece)."""
-    return widths.vector_vertex(1.0, zprime_neutrino_matrix(model.params, model.spectrum), i, j, model.convention)
+    """(a_L, a_R) of the Z' to (N_i, N_j) from vertices.zprime_neutrino_matrix in the model's vertex convention
+    (generator.model.vertices.vector_vertex; "majorana": g_X (V_ij, -V_ij^*) up to the tiny NC piece)."""
+    return vertices.vector_vertex(1.0, vertices.zprime_neutrino_matrix(model.spectrum), i, j, model.convention)
 
 
 def pair_mediators(model: Model, i: int, j: int):
     """Couplings of the two s-channel mediators of e+e- -> N_i N_j: (eL, eR, aL, aR, masses, widths), each a
     length-2 array for (Z', Z). Electron couplings: Eq. (3) for the Z' (generator.model.couplings), SM for the Z;
-    HNL couplings: vertex rule of the model's convention on :func:`zprime_neutrino_matrix` / :func:`z_neutrino_matrix`.
+    HNL couplings: vertex rule of the model's convention on vertices.zprime_neutrino_matrix / z_neutrino_matrix.
     Masses and widths in GeV (Z' width from the model)."""
     params, spec = model.params, model.spectrum
-    zp = widths.vector_vertex(1.0, zprime_neutrino_matrix(params, spec), i, j, model.convention)
-    z = widths.vector_vertex(1.0, z_neutrino_matrix(params, spec), i, j, model.convention)
+    zp = vertices.vector_vertex(1.0, vertices.zprime_neutrino_matrix(spec), i, j, model.convention)
+    z = vertices.vector_vertex(1.0, vertices.z_neutrino_matrix(spec), i, j, model.convention)
     e_zp = couplings.zprime_fermion_couplings(params, "e")
     e_z = couplings.z_fermion_couplings("e")
     return (np.array([e_zp[0], e_z[0]], dtype=complex), np.array([e_zp[1], e_z[1]], dtype=complex),
@@ -249,7 +238,7 @@ class EEPairProcess(_EEProcess):
         c = lo + (hi - lo) * x[:, 0]
         phi = rng.uniform(0.0, 2.0 * math.pi, size=c.shape[0])
         prod = self._to_lab_two_body(self.m1, self.m2, c, phi)
-        pdg = [const.pdg_hnl(int(self.i[1:])), const.pdg_hnl(int(self.j[1:]))]
+        pdg = [P.pdg(self.i), P.pdg(self.j)]
         return self._block(prod, pdg, weight, {"cos_theta_cm": c}, [self.i, self.j])
 
 
@@ -337,7 +326,8 @@ class HiggsstrahlungProcess(_EEProcess):
         c = 2.0 * x[:, 0] - 1.0
         phi = rng.uniform(0.0, 2.0 * math.pi, size=c.shape[0])
         prod = self._to_lab_two_body(self.m_zp, self.m_phi, c, phi)
-        return self._block(prod, [const.PDG_ZPRIME, const.PDG_PHIPRIME], weight, {"cos_theta_cm": c}, ["Zprime", "phiprime"])
+        names = [P.record_name("Z'"), P.record_name("phi'")]
+        return self._block(prod, [P.pdg("Z'"), P.pdg("phi'")], weight, {"cos_theta_cm": c}, names)
 
 
 # ------------------------------------------------------------------------------------------ ISR
@@ -391,6 +381,6 @@ class ISRProcess(_EEProcess):
         prod = self._to_lab_two_body(0.0, self.m_zp, c, phi)
         prod[:, 0, 0] = np.sqrt(np.sum(prod[:, 0, 1:] ** 2, axis=1))  # massless photon exactly
         info = {"cos_theta_cm": c, "E_gamma_cm": np.full(c.shape[0], eephys.isr_photon_energy_cm(self.sqrt_s, self.m_zp))}
-        return self._block(prod, [PDG_GAMMA, const.PDG_ZPRIME], weight, info, ["gamma", "Zprime"])
+        return self._block(prod, [P.pdg("gamma"), P.pdg("Z'")], weight, info, ["gamma", P.record_name("Z'")])
 
 

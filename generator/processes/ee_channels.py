@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from generator import constants as const
+from generator import particles as P
 from generator.channel import ChannelSpec
 from generator.colliders import collider_file_name, load_collider
 from generator.errors import CardError, DataFileError, UnknownNameError
@@ -27,6 +28,9 @@ from generator.processes.ee import (
 
 #: e+e- productions built here (entries of generator.processes.registry).
 EE_PRODUCTIONS = ("ee_pair", "upsilon", "higgsstrahlung", "isr")
+
+#: record spellings of the Z' and phi' ("Zprime", "phiprime"), the final_hnl label of their channels.
+_ZP, _PHI = P.record_name("Z'"), P.record_name("phi'")
 
 
 def build_channels(model, production: str, collider: str = "babar", final_hnl=None, sqrt_s=None,
@@ -73,12 +77,12 @@ def build_channels(model, production: str, collider: str = "babar", final_hnl=No
                 out.append(ChannelSpec(proc, production, a + b, target=run.label, exposure=exposure, extra=dict(extra)))
         elif production == "higgsstrahlung":
             proc = HiggsstrahlungProcess(model, run.sqrt_s, lumi, beams=beams)
-            out.append(ChannelSpec(proc, production, "Zprime+phiprime", target=run.label, exposure=exposure,
+            out.append(ChannelSpec(proc, production, f"{_ZP}+{_PHI}", target=run.label, exposure=exposure,
                                    extra=dict(extra)))
         else:
             window = tuple(isr_cos_theta_cm) if isr_cos_theta_cm is not None else col.isr_cos_theta_cm
             proc = ISRProcess(model, run.sqrt_s, lumi, window, beams=beams)
-            out.append(ChannelSpec(proc, production, "Zprime", target=run.label, exposure=exposure,
+            out.append(ChannelSpec(proc, production, _ZP, target=run.label, exposure=exposure,
                                    extra={**extra, "isr_cos_theta_cm": list(window)}))
     return out
 

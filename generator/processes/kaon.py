@@ -26,6 +26,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from generator import constants as const
+from generator import particles as P
 from generator.errors import CardError, UnknownNameError
 from generator.experiments import load_kaon_experiment
 from generator.kernels.lorentz import boost_to_lab, mdot
@@ -160,7 +161,7 @@ class KaonDecayProcess:
         pol[:, 2] = lab_helicity(rest[:, 0], PK, np.full(n, self.helicity_rest), self.m_N)
         return EventBlock(
             channel=self.name,
-            pdg=np.array([mes.PSEUDOSCALAR_PDG[self.meson], LEPTON_PLUS_PDG[self.lepton], const.pdg_hnl(int(self.hnl[1:]))]),
+            pdg=np.array([mes.PSEUDOSCALAR_PDG[self.meson], LEPTON_PLUS_PDG[self.lepton], P.pdg(self.hnl)]),
             status=np.array([STATUS_BEAM, STATUS_FINAL, STATUS_FINAL]),
             mother=np.array([-1, -1, -1]),
             p=p, x=np.repeat(vtx[:, None, :], 3, axis=1), weight=np.asarray(weight, dtype=float), pol=pol,
@@ -178,8 +179,13 @@ def expected_events(model, hnl: str = "N6", lepton: str = "mu", experiment: str 
 
 
 def build_channels(model, experiment: str = "na62", final_hnl=("N6",), lepton: str = "mu",
-                   n_kaon_decays: float | None = None, acceptance: float | None = None) -> list:
-    """One generator.channel.ChannelSpec per HNL for production = "kaon_decay" (closed channels are skipped)."""
+                   n_kaon_decays: float | None = None, acceptance: float | None = None,
+                   skipped: list | None = None) -> list:
+    """One generator.channel.ChannelSpec per open HNL channel for production = "kaon_decay".
+
+    A kinematically closed HNL (m_N + m_l >= m_meson) is left out and, when ``skipped`` is a list, recorded there as
+    (name, reason); :func:`channels_from_card` turns "every channel closed" into KinematicallyClosedError.
+    """
     from generator.channel import ChannelSpec
     from generator.errors import KinematicallyClosedError
 
@@ -187,7 +193,9 @@ def build_channels(model, experiment: str = "na62", final_hnl=("N6",), lepton: s
     for hnl in final_hnl:
         try:
             proc = KaonDecayProcess.from_experiment(model, experiment, hnl, lepton, n_kaon_decays, acceptance)
-        except KinematicallyClosedError:
+        except KinematicallyClosedError as exc:
+            if skipped is not None:
+                skipped.append((hnl, str(exc)))
             continue
         extra = {"experiment": experiment, "n_decays": proc.n_decays, "acceptance": proc.acceptance,
                  "branching_ratio": proc.branching_ratio, "U2": proc.U2}
@@ -197,11 +205,20 @@ def build_channels(model, experiment: str = "na62", final_hnl=("N6",), lepton: s
 
 def channels_from_card(card, model) -> list:
     """ChannelSpecs of production "kaon_decay": [experiment] name (default "na62"), n_kaon_decays and acceptance
-    overrides; [process] final_hnl (HNL names) and lepton ("mu" or "e")."""
+    overrides; [process] final_hnl (HNL names) and lepton ("mu" or "e"). Raises KinematicallyClosedError when every
+    requested HNL is too heavy for the meson decay (naming the masses), as for a closed upscattering channel."""
     if "kaon_decay" not in card.process.productions:
         return []
     exp = card.experiment
     name = exp.name.lower().replace(" ", "") if exp is not None else "na62"
     n_dec = exp.n_kaon_decays if exp is not None else None
     acc = exp.acceptance if exp is not None else None
-    return build_channels(model, name, card.process.final_hnl, card.process.lepton, n_dec, acc)
+    skipped: list = []
+    specs = build_channels(model, name, card.process.final_hnl, card.process.lepton, n_dec, acc, skipped)
+    if not specs:
+        from generator.errors import KinematicallyClosedError
+
+        reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no channel requested"
+        msg = f"no open kaon_decay channel at {name}: {reasons}"
+        raise KinematicallyClosedError(msg)
+    return specs

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from generator import constants as const
+from generator import particles as P
 from generator.errors import KinematicallyClosedError, PhysicsError, UnknownNameError
 from generator.experiments import Experiment, sample_uniform
 from generator.flux import Flux
@@ -165,7 +166,7 @@ class UpscatteringProcess:
         struck = ch.target.name if ch.regime == "coherent" else ch.nucleon
         return EventBlock(
             channel=self.name,
-            pdg=[self.nu_pdg, ch.struck_pdg, const.pdg_hnl(int(ch.final_hnl[1:])), ch.struck_pdg],
+            pdg=[self.nu_pdg, ch.struck_pdg, P.pdg(ch.final_hnl), ch.struck_pdg],
             status=[STATUS_BEAM, STATUS_BEAM, STATUS_FINAL, STATUS_FINAL],
             mother=[-1, -1, -1, -1],
             p=p, x=xx, weight=np.asarray(weight, dtype=float), pol=pol,

@@ -2,7 +2,8 @@
 
 Which mediators enter N_i -> X f fbar:
 - Z': g_X V + g/(2 c_W) (m_Z'/m_Z)^2 chi C on the neutrino line (Eq. 3, NC piece), couplings.zprime_fermion_couplings
-  on the charged-lepton line; total Z' width in the propagator.
+  on the charged-lepton line; the Z' propagator has the running width of generator.model.propagator (on-shell total
+  width Gamma_Z', none for q^2 <= 0; the Z and W likewise).
 - Z: g/(2 c_W) C + g_X s_W chi V (Eqs. A2, B4) on the neutrino line, couplings.z_fermion_couplings on the lepton line.
 - W (charged current, Fierz-rearranged into the neutral-current form, valid for q^2 << m_W^2): flavour alpha = l
   adds g/sqrt2 C^alpha (C^alpha_ji = U_alpha j^* U_alpha i) on the neutrino line and g/sqrt2 P_L on the lepton line,
