@@ -20,6 +20,9 @@ from generator.errors import DetectorCardError
 from generator.kernels.lorentz import boost_to_rest, cos_theta_z, direction3, mass2
 from generator.observables import pair_opening_angle
 
+#: reco columns that may be NaN, and when (docs/detectors.md "Undefined values").
+NAN_COLUMNS = {"theta_ee_gamma": "no pseudo-photon (gamma_source != 1): no e+e- pair makes the photon"}
+
 
 def _regions(spec: ModuleSpec, key: str = "regions") -> tuple[list[str], list]:
     regions = spec.param(key, kind=list)
@@ -43,12 +46,18 @@ def classify(x: np.ndarray, shapes: list) -> np.ndarray:
     return code
 
 
-@module_type("DecayRegionProbabilities")
+def _region_probabilities(spec: ModuleSpec, sums: dict, plots: dict, extra: dict) -> None:
+    """Finaliser of DecayRegionProbabilities: weighted fraction per region from the summed tallies."""
+    tot = sums.get("total", 0.0)
+    extra[spec.name] = {k: (float(v) / tot if tot > 0 else None) for k, v in sums.items() if k != "total"}
+
+
+@module_type("DecayRegionProbabilities", finalize=_region_probabilities)
 def decay_region_probabilities(state: DetectorState, spec: ModuleSpec) -> None:
     """Input ["hnl"]. For HNLs with |PDG| = ``hnl_pdg``, the weighted fraction decaying in each of
     ``regions`` (first match, in order) or beyond them ("outside": after the detector or not
-    decayed). extra[<name>] = {region: probability}; output column <out> = region code of the
-    first such HNL per event (-1 if none). No cut."""
+    decayed). extra[<name>] = {region: probability} (None without such HNLs); output column <out> =
+    region code of the first such HNL per event (-1 if none). No cut."""
     src = spec.inputs[0]
     pdg = np.abs(state.get(f"{src}_pdg", spec))
     dec = state.get(f"{src}_decay_vtx", spec)
@@ -57,24 +66,32 @@ def decay_region_probabilities(state: DetectorState, spec: ModuleSpec) -> None:
     code = classify(dec, shapes)
     is_t = pdg == target
     w = state.weight[:, None] * is_t
-    tot = np.sum(w)
-    probs = {nm: (float(np.sum(w * (code == i)) / tot) if tot > 0 else None) for i, nm in enumerate(names)}
-    probs["outside"] = float(np.sum(w * (code == len(names))) / tot) if tot > 0 else None
-    state.extra[spec.name] = probs
+    sums = {nm: float(np.sum(w * (code == i))) for i, nm in enumerate(names)}
+    sums["outside"] = float(np.sum(w * (code == len(names))))
+    sums["total"] = float(np.sum(w))
+    state.tally(spec, sums)
     first = np.argmax(is_t, axis=1)
     per_event = np.where(is_t.any(axis=1), code[np.arange(state.n), first], -1).astype(np.int32)
     if spec.outputs:
         state.put(spec.outputs[0], per_event)
 
 
-@module_type("PseudoPhoton")
+def _pseudo_fraction(spec: ModuleSpec, sums: dict, plots: dict, extra: dict) -> None:
+    """Finaliser of PseudoPhoton: weighted fraction of the events reaching it with a pseudo-photon."""
+    tot = sums.get("total", 0.0)
+    extra[f"{spec.name}: P(pseudo-photon in EMC)"] = float(sums["pseudo"]) / tot if tot > 0 else None
+
+
+@module_type("PseudoPhoton", finalize=_pseudo_fraction)
 def pseudo_photon(state: DetectorState, spec: ModuleSpec) -> None:
     """Inputs ["pair", "photon_p", "n_photon"]. Photon candidates: e+e- pairs decaying inside
     ``ecal`` with theta_ee < ``max_opening_angle_deg`` (energy E+ + E-; direction of the cluster
     position seen from the origin if ``direction_from_cluster = true``, else of p+ + p-), plus a
     generator photon with cos(theta_lab) inside ``photon_cos_theta_lab``. Extra activity: pairs in
     any ``veto`` region, resolved pairs (theta_ee >= cut) in the EMC, further generator photons.
-    Outputs gamma_p (n, 4) of the candidate, n_gamma, n_extra, gamma_source (1 pseudo, 2 real).
+    Outputs gamma_p (n, 4) of the candidate, n_gamma, n_extra, gamma_source (1 pseudo, 2 real, 0 none),
+    theta_ee_gamma (rad): opening angle of the pair that makes the pseudo-photon, NaN (undefined) when
+    the event has no pseudo-photon (gamma_source != 1; see NAN_COLUMNS).
     Cut: exactly one candidate and no extra activity."""
     src = spec.inputs[0]
     vtx, ok = state.get(f"{src}_vtx", spec), state.get(f"{src}_valid", spec)
@@ -112,9 +129,7 @@ def pseudo_photon(state: DetectorState, spec: ModuleSpec) -> None:
     state.put("gamma_source", source)
     state.put("theta_ee_gamma", np.where(n_pseudo >= 1, theta[rows, k], np.nan))
     w = state.weight * state.selected
-    tot_w = np.sum(w)
-    p_gamma = float(np.sum(w * (n_pseudo >= 1)) / tot_w) if tot_w > 0 else None
-    state.extra[f"{spec.name}: P(pseudo-photon in EMC)"] = p_gamma
+    state.tally(spec, {"pseudo": float(np.sum(w * (n_pseudo >= 1))), "total": float(np.sum(w))})
     state.cut(spec.name, (n_gamma == 1) & (n_extra == 0))
 
 

@@ -15,13 +15,26 @@ import numpy as np
 from detectors.registry import DetectorState, ModuleSpec, module_type, shape_from_dict
 from generator.kernels.lorentz import norm3
 
+#: reco columns that may be NaN, and when (docs/detectors.md "Undefined values").
+NAN_COLUMNS = dict.fromkeys(
+    ("sep_cm", "sep_lambda", "angle_mrad", "secondary_vtx_x", "secondary_vtx_y", "secondary_vtx_z"),
+    "no secondary shower (has_secondary = 0): no e+e- pair decays in the calorimeter beyond primary_merge_cm")
 
-@module_type("CCFRShowers")
+
+def _within_fraction(spec: ModuleSpec, sums: dict, plots: dict, extra: dict) -> None:
+    """Finaliser of CCFRShowers: weighted fraction of secondary showers within decay_fraction_within_cm."""
+    within = spec.number("decay_fraction_within_cm", 1000.0, lo=0.0)
+    tot = sums.get("total", 0.0)
+    extra[f"{spec.name}: secondary within {within:g} cm"] = float(sums["within"]) / tot if tot > 0 else None
+
+
+@module_type("CCFRShowers", finalize=_within_fraction)
 def ccfr_showers(state: DetectorState, spec: ModuleSpec) -> None:
     """Inputs ["prim_vtx", "recoil_T", "pair"]. Outputs: E_primary (GeV), E_secondary (GeV),
     has_secondary (int 0/1), sep_cm (longitudinal separation), sep_lambda (in units of
     ``lambda_I_cm``), angle_mrad (angle of the line primary -> secondary to the beam axis),
-    secondary_vtx (n, 3) cm, secondary_hnl (PDG of the HNL whose decay made it). No cut."""
+    secondary_vtx (n, 3) cm, secondary_hnl (PDG of the HNL whose decay made it). Without a secondary
+    shower the separation, angle and secondary vertex are undefined: NaN (NAN_COLUMNS). No cut."""
     prim = state.get(spec.inputs[0], spec)
     recoil = state.get(spec.inputs[1], spec)
     src = spec.inputs[2]
@@ -56,7 +69,5 @@ def ccfr_showers(state: DetectorState, spec: ModuleSpec) -> None:
     # fraction of secondary showers from HNL decays within decay_fraction_within_cm of the vertex
     within = spec.number("decay_fraction_within_cm", 1000.0, lo=0.0)
     w = state.weight * has2 * state.selected
-    tot = np.sum(w)
     d2 = norm3(np.nan_to_num(v2) - prim)
-    frac = float(np.sum(w * (d2 <= within)) / tot) if tot > 0 else None
-    state.extra[f"{spec.name}: secondary within {within:g} cm"] = frac
+    state.tally(spec, {"within": float(np.sum(w * (d2 <= within))), "total": float(np.sum(w))})

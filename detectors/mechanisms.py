@@ -22,6 +22,7 @@ from detectors.registry import (
     PlotSpec,
     module_type,
     shape_from_dict,
+    undefined_weight,
     weighted_hist,
 )
 from detectors.response import (
@@ -45,6 +46,9 @@ def _one(spec: ModuleSpec, what: str, n: int = 1) -> tuple[str, ...]:
                                 f"{list(names)} must name at least {n} column(s) for type {spec.type}")
     return names
 
+
+#: default y-axis label of the per-event histograms (one entry per selected event, weighted).
+EVENTS_PER_BIN = "expected events / bin (one entry per event)"
 
 PAIR_FIELDS = ("vtx", "t", "em", "ep", "parent", "hnl", "hnl_mass", "hnl_daughter_mass", "valid")
 
@@ -90,7 +94,7 @@ def select_pairs(state: DetectorState, spec: ModuleSpec) -> None:
         ok2[np.arange(state.n), first] = False
         second = np.argmax(ok2, axis=1)
         for f, v in _gather_pair(state, src, second, n_vis >= 2).items():
-            state.put(f"{dst}2_{f}", v, record=f in ("vtx",))
+            state.put(f"{dst}2_{f}", v, record=f == "vtx")
     state.put(f"n_{dst}", n_vis.astype(np.int32))
     n_min = int(spec.number("n_min", 1, lo=0))
     n_max = spec.param("n_max", None)
@@ -182,15 +186,18 @@ def smear_momentum_module(state: DetectorState, spec: ModuleSpec) -> None:
 
 @module_type("Fiducial")
 def fiducial(state: DetectorState, spec: ModuleSpec) -> None:
-    """Cut: the vertex column (n, 3) cm lies inside ``volume``."""
+    """Cut: the vertex column (n, 3) cm lies inside ``volume``. An undefined (NaN) vertex fails."""
     (src,) = _one(spec, "inputs")[:1]
     shape = shape_from_dict(spec.table("volume"), spec.where, f"{spec.pkey}.volume")
-    state.cut(spec.name, shape.contains(state.get(src, spec)))
+    x = state.get(src, spec)
+    defined = ~np.isnan(x).any(axis=-1)
+    state.cut(spec.name, defined & shape.contains(np.nan_to_num(x)))
 
 
 @module_type("Cut")
 def cut_module(state: DetectorState, spec: ModuleSpec) -> None:
-    """Cut on a column: min <= x <= max (either bound optional; ``abs = true`` uses |x|)."""
+    """Cut on a column: min <= x <= max (either bound optional; ``abs = true`` uses |x|). An event
+    whose value is undefined (NaN, docs/detectors.md "Undefined values") fails the cut."""
     (src,) = _one(spec, "inputs")[:1]
     x = np.asarray(state.get(src, spec), dtype=float)
     if spec.param("abs", False, kind=bool):
@@ -198,7 +205,7 @@ def cut_module(state: DetectorState, spec: ModuleSpec) -> None:
     lo, hi = spec.param("min", None), spec.param("max", None)
     if lo is None and hi is None:
         raise DetectorCardError(spec.where, spec.pkey, "a Cut needs `min` and/or `max`")
-    mask = np.ones(state.n, dtype=bool)
+    mask = ~np.isnan(x)
     if lo is not None:
         mask &= x >= lo
     if hi is not None:
@@ -217,7 +224,13 @@ def efficiency_module(state: DetectorState, spec: ModuleSpec) -> None:
     state.apply_efficiency(spec.name, eff(x, state.n))
 
 
-@module_type("PlaceVertices")
+def _moved_fraction(spec: ModuleSpec, sums: dict, plots: dict, extra: dict) -> None:
+    """Finaliser of PlaceVertices: fraction of the events that were moved (0 without events)."""
+    n = sums.get("n", 0)
+    extra[f"{spec.name}_moved_fraction"] = float(sums["moved"]) / n if n else 0.0
+
+
+@module_type("PlaceVertices", finalize=_moved_fraction)
 def place_vertices(state: DetectorState, spec: ModuleSpec) -> None:
     """Translate the listed vertex columns/groups by a per-event offset that puts the primary vertex
     uniformly in z_min_cm..z_max_cm on the beam line (x_cm, y_cm). With ``only_if_at_origin`` (default
@@ -240,7 +253,7 @@ def place_vertices(state: DetectorState, spec: ModuleSpec) -> None:
             state.cols[name] = arr + offset
         else:
             state.cols[name] = arr + offset[:, None, :]
-    state.extra[f"{spec.name}_moved_fraction"] = float(np.mean(move)) if state.n else 0.0
+    state.tally(spec, {"moved": int(np.sum(move)), "n": state.n})
 
 
 @module_type("Region")
@@ -263,7 +276,7 @@ def region_module(state: DetectorState, spec: ModuleSpec) -> None:
         done |= inside
     code[np.isnan(x).any(axis=-1)] = -1
     state.put(dst, code, record=x.ndim == 2)
-    state.extra[f"{dst}_names"] = names + ["outside"]
+    state.extra[f"{dst}_names"] = [*names, "outside"]
 
 
 def bin_edges(spec: ModuleSpec, key: str = "bins") -> np.ndarray:
@@ -285,7 +298,9 @@ def bin_edges(spec: ModuleSpec, key: str = "bins") -> np.ndarray:
 def histogram_module(state: DetectorState, spec: ModuleSpec) -> None:
     """Weighted histogram of an input column (selected events unless ``all_events = true``) scaled
     by ``scale`` (e.g. unit conversion); optional second input = integer column to split the stack
-    by, with ``labels`` {code = label}. Produces a PlotSpec named after the module."""
+    by, with ``labels`` {code = label}. Produces a PlotSpec named after the module. One entry per
+    event: the y axis counts expected events. Events whose value is undefined (NaN) are not drawn;
+    their expected number is PlotSpec.undefined (shown on the plot)."""
     names = _one(spec, "inputs")
     x = np.asarray(state.get(names[0], spec), dtype=float) * spec.number("scale", 1.0)
     sel = np.ones(state.n, dtype=bool) if spec.param("all_events", False, kind=bool) else state.selected
@@ -303,23 +318,32 @@ def histogram_module(state: DetectorState, spec: ModuleSpec) -> None:
     vl = [(float(v), str(lbl)) for v, lbl in spec.param("vlines", [], kind=list)]
     state.plots[spec.name] = PlotSpec(title=spec.param("title", spec.name, kind=str),
                                       xlabel=spec.param("xlabel", names[0], kind=str),
-                                      ylabel=spec.param("ylabel", "expected events / bin", kind=str),
+                                      ylabel=spec.param("ylabel", EVENTS_PER_BIN, kind=str),
                                       edges=edges, components=comps, vlines=vl,
-                                      logy=spec.param("logy", False, kind=bool))
+                                      logy=spec.param("logy", False, kind=bool),
+                                      undefined=undefined_weight(x[sel], state.weight[sel]))
 
 
-@module_type("Categories")
+def _category_yields(spec: ModuleSpec, sums: dict, plots: dict, extra: dict) -> None:
+    """Finaliser of Categories: the summed yields per label ("other" only if such events occurred)."""
+    out = {k: float(v) for k, v in sums.items() if k not in ("other", "n_other")}
+    if sums.get("n_other", 0):
+        out["other"] = float(sums["other"])
+    extra[spec.name] = out
+
+
+@module_type("Categories", finalize=_category_yields)
 def categories_module(state: DetectorState, spec: ModuleSpec) -> None:
     """Weighted yields (expected events) of the selected events per value of an integer input
     column, stored in extra[<module name>] as {label: yield}; ``labels`` {code = label}. No cut."""
     (src,) = _one(spec, "inputs")[:1]
     cat = np.asarray(state.get(src, spec))
     labels = spec.param("labels", {}, kind=dict)
-    out = {}
+    out: dict = {}
     for code, label in labels.items():
         m = state.selected & (cat == int(code))
         out[str(label)] = float(np.sum(state.weight[m]))
     other = state.selected & ~np.isin(cat, [int(c) for c in labels])
-    if np.any(other):
-        out["other"] = float(np.sum(state.weight[other]))
-    state.extra[spec.name] = out
+    out["other"] = float(np.sum(state.weight[other]))
+    out["n_other"] = int(np.sum(other))
+    state.tally(spec, out)

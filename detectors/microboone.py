@@ -16,6 +16,12 @@ from generator.kernels.lorentz import invariant_mass, norm3
 
 TOPOLOGY_NONE, TOPOLOGY_SINGLE, TOPOLOGY_DOUBLE = 0, 1, 2
 
+#: reco columns that may be NaN, and when (docs/detectors.md "Undefined values").
+NAN_COLUMNS = {
+    "vertex_separation_cm": "fewer than two visible e+e- pairs in the active volume: no second vertex",
+    **{f"ee1_vtx_{c}": "no visible e+e- pair in the active volume (topology 0)" for c in "xyz"},
+}
+
 
 def merge_vertices(vtx: np.ndarray, ok: np.ndarray, min_sep_cm: float) -> tuple[np.ndarray, np.ndarray]:
     """Number of distinct vertices per event and the separation (cm) of the first two visible ones.
@@ -45,9 +51,11 @@ def lartpc_topology(state: DetectorState, spec: ModuleSpec) -> None:
     """Inputs ["pair", "proton_T"]. A pair is visible if it decays inside ``volume`` and its harder
     lepton has E > ``lepton_threshold_GeV``. Outputs: n_ee_vertices (after merging vertices closer
     than ``vertex_separation_cm``), topology (0 none, 1 single e+e- vertex, 2 double vertex),
-    vertex_separation_cm (first two visible pairs), has_proton (proton T > ``proton_T_threshold_GeV``),
+    vertex_separation_cm (first two visible pairs; NaN with fewer than two), has_proton (proton
+    T > ``proton_T_threshold_GeV``),
     hadronic_class (1 no proton track, "coherent-like"; 2 proton track, "incoherent-like"),
-    E_ee, m_ee (GeV, first visible pair). Cut: topology >= 1."""
+    E_ee, m_ee (GeV, first visible pair), ee1_vtx (cm, first visible pair; NaN without one).
+    Cut: topology >= 1."""
     src = spec.inputs[0]
     vtx, ok = state.get(f"{src}_vtx", spec), state.get(f"{src}_valid", spec).copy()
     em, ep = state.get(f"{src}_em", spec), state.get(f"{src}_ep", spec)

@@ -73,7 +73,15 @@ def find_release(state: DetectorState) -> ReleaseLocation:
     return loc
 
 
-@module_type("MiniBooNESpectra")
+def _signal_in_window(spec: ModuleSpec, sums: dict, plots: dict, extra: dict) -> None:
+    """Finaliser of MiniBooNESpectra: signal (release POT) in 200-1250 MeV from the merged E_QE plot."""
+    plot = plots["enu_qe"]
+    edges = plot.edges
+    m = (edges[:-1] >= 0.2 - 1e-9) & (edges[1:] <= 1.25 + 1e-9)
+    extra["signal_200_1250MeV_release_pot"] = float(np.sum(plot.total_signal()[m]))
+
+
+@module_type("MiniBooNESpectra", finalize=_signal_in_window)
 def miniboone_spectra(state: DetectorState, spec: ModuleSpec) -> None:
     """Fig. 2 analogue. Inputs [E_QE (GeV), cos_theta, HNL pdg of the pair, regime]. Signal stacked
     by HNL (N5, N6, ...) and regime (coherent hatched, incoherent filled) on top of the release
@@ -114,16 +122,15 @@ def miniboone_spectra(state: DetectorState, spec: ModuleSpec) -> None:
              else "MiniBooNE nu-mode e-like events: signal only (2020 data release not found)")
     state.plots["enu_qe"] = PlotSpec(
         title=title,
-        xlabel=r"$E_\nu^{QE}$ [GeV]", ylabel="events / MeV", edges=edges, components=comps_E,
+        xlabel=r"$E_\nu^{QE}$ [GeV]", ylabel="expected e-like events / MeV (one shower per event)", edges=edges,
+        components=comps_E,
         background=bkg, data=data, per_width=True, width_scale=1e3, note=note)
     state.plots["cos_theta"] = PlotSpec(
         title="MiniBooNE e-like signal: shower angle to the beam",
-        xlabel=r"$\cos\theta$", ylabel="expected events / bin", edges=cos_edges, components=comps_c,
+        xlabel=r"$\cos\theta$", ylabel="expected e-like events / bin (one shower per event)", edges=cos_edges,
+        components=comps_c,
         note="2020 release files hold no cos(theta) data: signal only")
-    sig = sum(c[1] for c in comps_E) if comps_E else np.zeros(len(edges) - 1)
-    m = (edges[:-1] >= 0.2 - 1e-9) & (edges[1:] <= 1.25 + 1e-9)
     state.extra["signal_scale_to_release_pot"] = scale
-    state.extra["signal_200_1250MeV_release_pot"] = float(np.sum(sig[m]))
     if release is not None:
         state.extra["release_excess_200_1250MeV"] = release_excess(release)
         state.extra["release_dir"] = str(loc.path)

@@ -1,6 +1,8 @@
 """Writers for detector results: reconstructed ROOT ntuple, cut-flow table (text + JSON), PNG plots
-and detector_summary.json. Every file is written to a temporary name in the target directory and
-moved into place with os.replace (atomic on POSIX), so readers never see half-written files.
+and detector_summary.json. Every file is written through :func:`generator.io.atomic.atomic_path`
+(temporary name in the target directory, then os.replace), so readers never see half-written files
+and the files get the same permissions as the other run outputs (0666 filtered by the umask).
+reco.root is written chunk by chunk (:class:`RecoTreeWriter`, uproot mktree + extend).
 
 Units in the files: as internally (GeV, cm, rad); column names carry no unit suffix except where a
 module's output name does (e.g. ``d_vs_mm``); the summary states the units.
@@ -9,8 +11,6 @@ module's output name does (e.g. ``d_vs_mm``); the summary states the units.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,23 +19,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from detectors.registry import PlotSpec
-
-CHUNK = 100_000
+from generator.errors import OutputError
+from generator.io.atomic import atomic_path
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file next to ``path`` then os.replace it into place."""
+    """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it into place
+    (:func:`generator.io.atomic.atomic_path`). Returns ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp:
+        write(tmp)
     return path
 
 
@@ -59,18 +52,48 @@ def flat_columns(record: ak.Array) -> dict[str, np.ndarray]:
     return out
 
 
-def write_root(path: Path, record: ak.Array, tree: str = "reco") -> Path:
-    """Write the reconstructed record as a flat TTree ``tree`` (uproot mktree + extend in chunks)."""
-    import uproot
+class RecoTreeWriter:
+    """Append chunks of the reconstructed record to a flat TTree of an open uproot file.
 
-    cols = flat_columns(record)
+    The branch types are fixed by the first chunk (:func:`flat_columns`); later chunks are cast to
+    them. OutputError if a later chunk has other fields or an integer value that does not fit.
+    """
+
+    def __init__(self, file, tree: str = "reco") -> None:
+        self.file, self.name = file, tree
+        self.tree = None
+        self.types: dict[str, np.dtype] = {}
+        self.entries = 0
+
+    def extend(self, record: ak.Array) -> None:
+        """Append one chunk (awkward record with flat fields)."""
+        cols = flat_columns(record)
+        if self.tree is None:
+            self.types = {k: v.dtype for k, v in cols.items()}
+            self.tree = self.file.mktree(self.name, self.types)
+        elif list(cols) != list(self.types):
+            msg = (f"reco chunk at entry {self.entries}: fields {list(cols)} differ from the first chunk's "
+                   f"{list(self.types)}; every chunk must produce the same columns")
+            raise OutputError(msg)
+        out = {}
+        for k, v in cols.items():
+            t = self.types[k]
+            if np.issubdtype(t, np.integer) and len(v) and np.abs(v).max() > np.iinfo(t).max:
+                msg = (f"reco column {k!r}: value {np.abs(v).max()} at entries >= {self.entries} does not fit the "
+                       f"branch type {t} fixed by the first chunk")
+                raise OutputError(msg)
+            out[k] = v.astype(t, copy=False)
+        self.tree.extend(out)
+        self.entries += len(record)
+
+
+def write_root(path: Path, record: ak.Array, tree: str = "reco") -> Path:
+    """Write an in-memory reconstructed record as a flat TTree ``tree`` (uproot mktree + extend)."""
+    import uproot
 
     def write(tmp: Path) -> None:
         with uproot.recreate(tmp) as f:
-            t = f.mktree(tree, {k: v.dtype for k, v in cols.items()})
-            n = len(record)
-            for a in range(0, max(n, 1), CHUNK):
-                t.extend({k: v[a:a + CHUNK] for k, v in cols.items()})
+            RecoTreeWriter(f, tree).extend(record)
 
     return atomic_write(path, write)
 
@@ -90,8 +113,9 @@ def cutflow_text(detector: str, cutflow: list[tuple[str, float]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_plot(spec: PlotSpec) -> Figure:
-    """Draw a PlotSpec: background stack, signal stack on top, data points; returns the Figure."""
+def render_plot(spec: PlotSpec, context: str = "") -> Figure:
+    """Draw a PlotSpec: background stack, signal stack on top, data points; returns the Figure.
+    ``context`` (e.g. "run NAME, detector NAME") is added as a second title line."""
     fig = Figure(figsize=(6.4, 4.8))
     ax = fig.subplots()
     edges = np.asarray(spec.edges, dtype=float)
@@ -120,21 +144,25 @@ def render_plot(spec: PlotSpec) -> Figure:
         ax.axvline(x, color="red", linestyle="--", label=label)
     ax.set_xlabel(spec.xlabel)
     ax.set_ylabel(spec.ylabel)
-    ax.set_title(spec.title, fontsize=10)
+    ax.set_title(f"{spec.title}\n{context}" if context else spec.title, fontsize=10)
     ax.set_xlim(edges[0], edges[-1])
     if spec.logy:
         ax.set_yscale("log")
-    if spec.note:
-        ax.text(0.02, 0.02, spec.note, transform=ax.transAxes, fontsize=7, va="bottom")
+    note = spec.note
+    if spec.undefined > 0:
+        undefined = f"not drawn: {spec.undefined:.4g} expected events with no value (NaN, see docs/detectors.md)"
+        note = f"{note}\n{undefined}" if note else undefined
+    if note:
+        ax.text(0.02, 0.02, note, transform=ax.transAxes, fontsize=7, va="bottom")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def write_png(path: Path, spec: PlotSpec) -> Path:
-    """Render and save a PlotSpec as PNG (atomic)."""
-    fig = render_plot(spec)
+def write_png(path: Path, spec: PlotSpec, context: str = "") -> Path:
+    """Render and save a PlotSpec as PNG (atomic); ``context``: second title line (run, detector)."""
+    fig = render_plot(spec, context)
     return atomic_write(path, lambda p: fig.savefig(p, format="png", dpi=110))
 
 

@@ -89,7 +89,8 @@ def shape_from_dict(table: dict, where: str = "<shape>", key: str = "volume") ->
         raise DetectorCardError(where, key, f"{table!r} must be a table with a `shape` key")
     kind = table.get("shape")
     if kind not in SHAPES:
-        raise UnknownNameError(f"shape in {where} `{key}`", str(kind), SHAPES)
+        what = f"shape in {where} `{key}`"
+        raise UnknownNameError(what, str(kind), SHAPES)
     if kind == "sphere":
         _check_keys(where, key, table, ("shape", "center_cm", "radius_cm", "inner_radius_cm"))
         return Sphere(_num(where, key, table, "radius_cm", positive=True),
@@ -100,7 +101,8 @@ def shape_from_dict(table: dict, where: str = "<shape>", key: str = "volume") ->
                                         "inner_radius_cm"))
         axis = table.get("axis", "z")
         if axis not in _AXES:
-            raise UnknownNameError(f"cylinder axis in {where} `{key}`", str(axis), _AXES)
+            what = f"cylinder axis in {where} `{key}`"
+            raise UnknownNameError(what, str(axis), _AXES)
         return Cylinder(_num(where, key, table, "radius_cm", positive=True),
                         2.0 * _num(where, key, table, "half_length_cm", positive=True),
                         _vec3(where, key, table, "center_cm", (0.0, 0.0, 0.0)), _AXES[axis],
@@ -143,6 +145,9 @@ class PlotSpec:
     curves: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
     logy: bool = False
     note: str = ""
+    #: expected events (selected, weighted) that have no value of the plotted quantity (NaN by
+    #: definition, see docs/detectors.md "Undefined values") and are therefore not drawn.
+    undefined: float = 0.0
 
     def total_signal(self) -> np.ndarray:
         """Sum of the signal components per bin (expected events)."""
@@ -152,9 +157,19 @@ class PlotSpec:
 
 
 def weighted_hist(x: np.ndarray, w: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Sum of weights per bin (expected events); values outside the edges are dropped."""
-    h, _ = np.histogram(np.asarray(x, dtype=float), bins=edges, weights=w)
+    """Sum of weights per bin (expected events); values outside the edges and undefined values
+    (NaN, see :func:`undefined_weight`) are dropped explicitly."""
+    x = np.asarray(x, dtype=float)
+    w = np.asarray(w, dtype=float)
+    defined = ~np.isnan(x)
+    h, _ = np.histogram(x[defined], bins=edges, weights=w[defined])
     return h
+
+
+def undefined_weight(x: np.ndarray, w: np.ndarray) -> float:
+    """Sum of the weights (expected events) of the entries whose value is undefined (NaN)."""
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(np.asarray(w, dtype=float)[np.isnan(x)]))
 
 
 # =============================================================================== module chain
@@ -240,6 +255,9 @@ class DetectorState:
     plots: dict[str, PlotSpec] = field(default_factory=dict)
     extra: dict = field(default_factory=dict)
     produced: list[str] = field(default_factory=list)
+    #: additive per-chunk numbers (module name -> {key: float or array}); summed over the chunks of a
+    #: streamed run and turned into ``extra`` by the module type's finaliser (:func:`module_type`).
+    sums: dict[str, dict] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -274,16 +292,34 @@ class DetectorState:
         self.weight = self.weight * eff
         self.cutflow.append((name, self.passed()))
 
+    def tally(self, spec: ModuleSpec, values: dict[str, float | np.ndarray]) -> None:
+        """Add additive numbers (weighted sums, counts) of this chunk for module ``spec``; a module
+        whose summary is a ratio or a fit stores its sums here and computes the summary in its finaliser."""
+        box = self.sums.setdefault(spec.name, {})
+        for k, v in values.items():
+            box[k] = box[k] + v if k in box else v
+
 
 ModuleFn = Callable[[DetectorState, ModuleSpec], None]
+#: finaliser: (spec, summed tallies of the module, merged plots, extra) -> None; fills extra / plots
+FinalizeFn = Callable[[ModuleSpec, dict, dict, dict], None]
 MODULE_TYPES: dict[str, ModuleFn] = {}
+FINALIZERS: dict[str, FinalizeFn] = {}
 
 
-def module_type(name: str) -> Callable[[ModuleFn], ModuleFn]:
-    """Register a module mechanism under ``name`` (the ``type`` used in detector cards)."""
+def module_type(name: str, finalize: FinalizeFn | None = None) -> Callable[[ModuleFn], ModuleFn]:
+    """Register a module mechanism under ``name`` (the ``type`` used in detector cards).
+
+    A module runs once per chunk of events and must leave in ``state.extra`` only values that do not
+    depend on the chunk (names, constants). Numbers that do (weighted sums) go to
+    :meth:`DetectorState.tally`; ``finalize(spec, sums, plots, extra)`` is called once after the last
+    chunk with the tallies summed over all chunks and turns them into ``extra`` entries or plot curves.
+    """
 
     def deco(fn: ModuleFn) -> ModuleFn:
         MODULE_TYPES[name] = fn
+        if finalize is not None:
+            FINALIZERS[name] = finalize
         return fn
 
     return deco
@@ -304,14 +340,15 @@ def _group_names(outputs: Sequence[str]) -> set[str]:
 
 def _is_known(name: str, known: set[str]) -> bool:
     """A column is known if produced by name or as a member ``<group>_x`` / ``<group>2_x`` of a group."""
-    return name in known or any(name.startswith(k + "_") or name.startswith(k + "2_") for k in known)
+    return name in known or any(name.startswith((k + "_", k + "2_")) for k in known)
 
 
 def load_detector_card(name: str) -> DetectorCard:
     """Read and validate the package data file detectors/data/<name>.toml (unknown name -> UnknownNameError)."""
     names = available_detectors()
     if name not in names:
-        raise UnknownNameError("detector", name, names)
+        what = "detector"
+        raise UnknownNameError(what, name, names)
     path = data_dir() / f"{name}.toml"
     where = f"detectors/data/{path.name}"
     try:
@@ -340,7 +377,8 @@ def load_detector_card(name: str) -> DetectorCard:
             if not isinstance(m.get(k), str):
                 raise DetectorCardError(where, f"{key}.{k}", "missing or not a string")
         if m["type"] not in MODULE_TYPES:
-            raise UnknownNameError(f"module type in {where} {key}", m["type"], MODULE_TYPES)
+            what = f"module type in {where} {key}"
+            raise UnknownNameError(what, m["type"], MODULE_TYPES)
         if m["name"] in seen:
             raise DetectorCardError(where, f"{key}.name", f"{m['name']!r} is used twice; module names must be unique")
         seen.add(m["name"])
@@ -374,28 +412,46 @@ def load_detector_card(name: str) -> DetectorCard:
 def resolve_options(card: DetectorCard, overrides: dict | None) -> dict:
     """Card [options] with user overrides on top (unknown keys -> DetectorCardError)."""
     opts = dict(card.options)
+    where = f"detector {card.name!r} options"
     for k, v in (overrides or {}).items():
         if k not in opts:
-            raise DetectorCardError(f"detector {card.name!r} options", k,
-                                    f"unknown option; allowed: {', '.join(sorted(opts)) or 'none'}")
+            msg = f"unknown option; allowed: {', '.join(sorted(opts)) or 'none'}"
+            raise DetectorCardError(where, k, msg)
         default = opts[k]
         numeric = isinstance(v, (int, float)) and isinstance(default, (int, float))
         same = isinstance(v, bool) == isinstance(default, bool) and (isinstance(v, type(default)) or numeric)
         if not same:
-            raise DetectorCardError(f"detector {card.name!r} options", k, f"{v!r} has the wrong type; expected "
-                                    f"{type(default).__name__} like the default {default!r}")
+            msg = f"{v!r} has the wrong type; expected {type(default).__name__} like the default {default!r}"
+            raise DetectorCardError(where, k, msg)
         opts[k] = v
     return opts
 
 
 def run_chain(state: DetectorState) -> None:
-    """Run the card's modules in order (skipping those disabled by ``enabled_if/unless`` options)."""
-    for spec in state.card.modules:
-        if spec.enabled_if is not None and not all(state.options.get(k) for k in _names(spec.enabled_if)):
-            continue
-        if spec.enabled_unless is not None and any(state.options.get(k) for k in _names(spec.enabled_unless)):
-            continue
+    """Run the card's modules on one chunk, in order (skipping those disabled by ``enabled_if/unless``
+    options). Finalisers are not called here (see :func:`finalize_chain`)."""
+    for spec in enabled_modules(state.card, state.options):
         MODULE_TYPES[spec.type](state, spec)
+
+
+def enabled_modules(card: DetectorCard, options: dict) -> list[ModuleSpec]:
+    """The card's modules that run with ``options`` (``enabled_if`` / ``enabled_unless``), in order."""
+    out = []
+    for spec in card.modules:
+        if spec.enabled_if is not None and not all(options.get(k) for k in _names(spec.enabled_if)):
+            continue
+        if spec.enabled_unless is not None and any(options.get(k) for k in _names(spec.enabled_unless)):
+            continue
+        out.append(spec)
+    return out
+
+
+def finalize_chain(card: DetectorCard, options: dict, sums: dict, plots: dict, extra: dict) -> None:
+    """Call the finaliser of every enabled module (in order) with its tallies summed over all chunks."""
+    for spec in enabled_modules(card, options):
+        fin = FINALIZERS.get(spec.type)
+        if fin is not None:
+            fin(spec, sums.get(spec.name, {}), plots, extra)
 
 
 def _names(flag: str | list[str]) -> list[str]:

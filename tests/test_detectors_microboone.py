@@ -13,6 +13,7 @@ import detectors
 from detectors.microboone import merge_vertices
 from detectors.truth import events_from_arrays
 from generator.constants import M_PROTON
+from generator.errors import DetectorCardError
 
 CENTRE = np.array([128.0, 0.0, 518.0])  # centre of the MicroBooNE TPC (card frame), cm
 
@@ -39,10 +40,10 @@ def chain_events(sep_cm, proton_T, weight, second_inside=True):
     p[:, 2] = p[:, 4] + p[:, 5] + p[:, 6]
     x = np.zeros((n, 10, 4))
     x[:, 2:4, 1:] = CENTRE
-    x[:, 4:7, 1:] = CENTRE + [0, 0, 0.5]  # N6 decays 5 mm from the vertex
+    x[:, 4:7, 1:] = CENTRE + np.array([0.0, 0.0, 0.5])  # N6 decays 5 mm from the vertex
     second = CENTRE + np.column_stack([np.zeros(n), np.zeros(n), 0.5 + sep_cm])
     if not second_inside:
-        second = second + [0, 0, 5000.0]
+        second = second + np.array([0.0, 0.0, 5000.0])
     x[:, 7:10, 1:] = second[:, None]
     x[:, 7:10, 0] = 100.0  # later in time
     x[:, 4:7, 0] = 0.5
@@ -96,9 +97,13 @@ def test_fiducial_volume_cut():
     assert flow["fiducial volume (10 cm inset)"] == pytest.approx(1.0)
 
 
-def test_experiment_mismatch_is_noted():
+def test_experiment_mismatch_is_an_error_unless_forced():
     ev = chain_events([30.0], [0.1], [1.0])
     ok = detectors.run_detector("microboone", ev, {"experiment": "MicroBooNE"}, np.random.default_rng(3))
     assert "note" not in ok.extra
-    other = detectors.run_detector("microboone", ev, {"experiment": "BaBar"}, np.random.default_rng(3))
+    with pytest.raises(DetectorCardError) as exc:
+        detectors.run_detector("microboone", ev, {"experiment": "BaBar"}, np.random.default_rng(3))
+    msg = str(exc.value)
+    assert "BaBar" in msg and "microboone" in msg and "detectors for 'BaBar': babar" in msg and "force" in msg
+    other = detectors.run_detector("microboone", ev, {"experiment": "BaBar"}, np.random.default_rng(3), force=True)
     assert "BaBar" in other.extra["note"] and other.expected_events_after == ok.expected_events_after
