@@ -119,7 +119,8 @@ def _cmd_merge(args) -> int:
 def _cmd_detect(args) -> int:
     from detectors import detect_main
 
-    summary = detect_main(args.detector, args.path, out_dir=args.out, seed=args.seed, data_release=args.data_release)
+    summary = detect_main(args.detector, args.path, out_dir=args.out, seed=args.seed, data_release=args.data_release,
+                          force=args.force)
     print(json.dumps(summary, indent=2) if args.json else _format_detector(summary))
     return 0
 
@@ -216,6 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--data-release", metavar="DIR",
                    help="directory of the published data the detector compares with (MiniBooNE 2020 release; "
                         "default: $DSGEN_MINIBOONE_RELEASE)")
+    d.add_argument("--force", action="store_true",
+                   help="apply the detector even if its card does not list the run's experiment (expert use)")
     d.add_argument("--json", action="store_true")
     d.set_defaults(func=_cmd_detect)
 

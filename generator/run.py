@@ -368,11 +368,27 @@ def _conclude(card, rd: RunDirectory, summary: dict, files: dict, detector: bool
 
 
 def _detect(card, rd: RunDirectory, files: dict) -> dict:
+    """The detector on the staged events file; its outputs are written to the run's scratch folder and staged into
+    the run, so they appear with the events (all or nothing)."""
     from detectors import detect_main
 
-    root = rd.staged_path("events.root")
-    return detect_main(card.detector.name, root, out_dir=rd.path, seed=card.detector.seed,
-                       data_release=card.detector.data_release_path(card.path), stage=rd.stage)
+    scratch = rd.scratch()
+    det = detect_main(card.detector.name, rd.staged_path("events.root"), out_dir=scratch, seed=card.detector.seed,
+                      data_release=card.detector.data_release_path(card.path))
+    # the detector read the staged file; its summary names the file the run publishes
+    det.setdefault("extra", {})["input"] = str(rd.path / "events.root")
+    summary_file = scratch / "detector_summary.json"
+    if summary_file.is_file():
+        data = json.loads(summary_file.read_text())
+        data.setdefault("extra", {})["input"] = det["extra"]["input"]
+        summary_file.write_text(_dump(data))
+    moved = []
+    for f in sorted(p for p in scratch.rglob("*") if p.is_file()):
+        rel = f.relative_to(scratch)
+        rd.stage_file(f, rel)
+        moved.append(str(rd.path / rel))
+    det["files"] = moved
+    return det
 
 
 def _plots(card, header: dict):

@@ -32,6 +32,9 @@ from generator.io.atomic import PART_SUFFIX, _fsync_dir, _new_temp
 
 LOCK_NAME = ".dsgen.lock"
 MANIFEST_NAME = ".dsgen-run.json"
+#: Hidden scratch folder of a run (e.g. for a step that writes whole files, moved into the run at staging); always
+#: removed, and so is one left by a killed run.
+STAGING_NAME = ".dsgen-staging"
 #: Safety margin on the estimated output size when checking free space.
 SPACE_MARGIN = 1.10
 
@@ -127,7 +130,9 @@ class RunDirectory:
             self._lock_fh = None
 
     def _remove_parts(self) -> None:
-        """Remove ``*.part`` files anywhere below the directory: no live writer exists while we hold the lock."""
+        """Remove ``*.part`` files anywhere below the directory, and the scratch folder: no live writer exists
+        while we hold the lock."""
+        shutil.rmtree(self.path / STAGING_NAME, ignore_errors=True)
         for part in self.path.rglob(f"*{PART_SUFFIX}"):
             with contextlib.suppress(FileNotFoundError):
                 part.unlink()
@@ -216,6 +221,19 @@ class RunDirectory:
         self._staged[final] = tmp
         return tmp
 
+    def scratch(self) -> Path:
+        """An empty hidden scratch folder of this run (STAGING_NAME); removed on exit, on error too."""
+        d = self.path / STAGING_NAME
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir()
+        return d
+
+    def stage_file(self, source: Path, relpath: str | os.PathLike) -> Path:
+        """Move the complete file ``source`` into the run as output ``relpath`` (published by :meth:`commit`)."""
+        tmp = self.stage(relpath)
+        Path(source).replace(tmp)
+        return tmp
+
     def staged_path(self, relpath: str | os.PathLike) -> Path:
         """The ``*.part`` file staged for the output ``relpath`` (KeyError naming it when it was never staged)."""
         final = self.path / relpath
@@ -251,9 +269,10 @@ class RunDirectory:
             if exc_type is not None:
                 self._discard()
                 self._remove_parts()
+            shutil.rmtree(self.path / STAGING_NAME, ignore_errors=True)
         finally:
             self._restore_signals()
             self._unlock()
 
 
-__all__ = ["LOCK_NAME", "MANIFEST_NAME", "RunDirectory"]
+__all__ = ["LOCK_NAME", "MANIFEST_NAME", "STAGING_NAME", "RunDirectory"]
