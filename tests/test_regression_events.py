@@ -19,15 +19,9 @@ CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
 
 #: card stem -> sha256 of the events tree (every branch, sorted by name, flattened to float64/int64 bytes).
 EXPECTED = {
-    "miniboone_bp_b": "a4a039cd99984b2f109453843714a844b53d013412803327e5b6fd8635387b08",
-    "babar_bp_b": "0cb390984560baca8bf64904dfceb16fa103e895be37ab239dee3ea0c6ebaba5",
-    "na62_bp_b": "88aaf0a614e2d726b1be4bb1135dcaa9570802f4bc541c27849b34172614f225",
-    ("all three: schema change only: the events tree gains the int64 branch event_id (global event index) and no "
-     "longer carries the internal chunk column; every other branch was checked equal, value by value, against the "
-     "previous writer at the same seed"),
-    ("all three: the streamed engine (generator.engine.integrate / sample_chunk, generator.pipeline): n_events is the "
-     "run total shared among channels by rate, every chunk draws from its own (seed, channel, chunk) streams, decay "
-     "prescans have one stream per channel; new events, same distributions (tests/test_engine.py, test_pipeline.py)"),
+    "miniboone_bp_b": "57da6ab740616d49d5db04ec4ac46b7987d7a83f6ddad84ac851ee72540b57cf",
+    "babar_bp_b": "4f480500502af26fe1fbf12b71d5d3969b4fc379f4f07eab1e78561ef995aad5",
+    "na62_bp_b": "a5c4d568af22906c1d00c3f965314bcac9c69a871ea78588993e20d036ca16d1",
 }
 
 #: Why the hashes changed, newest last.
