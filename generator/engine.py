@@ -253,7 +253,7 @@ class GenerationResult:
 
 
 def generate(process, n_events: int, seed: int, weighted: bool = False, n_adapt: int = 10,
-             evals_per_iter: int = 20000, channel: int = 0) -> GenerationResult:
+             evals_per_iter: int = 20000, channel: int = 0, progress: bool = False) -> GenerationResult:
     """All ``n_events`` events of one process in memory (one chunk): :func:`integrate` then :func:`sample_chunk`.
 
     For tests, notebooks and benchmarks of a single process; runs stream through generator.pipeline instead.
@@ -262,7 +262,8 @@ def generate(process, n_events: int, seed: int, weighted: bool = False, n_adapt:
         msg = f"n_events = {n_events}: must be > 0"
         raise ValueError(msg)
     t0 = time.perf_counter()
-    integ = integrate(process, seed, channel=channel, n_adapt=n_adapt, evals_per_iter=evals_per_iter)
+    integ = integrate(process, seed, channel=channel, n_adapt=n_adapt, evals_per_iter=evals_per_iter,
+                      progress=progress)
     t_adapt = time.perf_counter() - t0
     weight = 1.0 / n_events if weighted else integ.rate / n_events
     block, stats = sample_chunk(process, integ, n_events, seed, channel, 0, weighted, weight)

@@ -177,6 +177,9 @@ def _channel_header(ch) -> dict:
         "exposure_cm2_inv": s.exposure,
     }
     d.update(_cross_section(s, integ.rate, integ.rate_err))
+    # per scattering centre (nucleus, bound or free nucleon, e+e- collision): what the writers convert per atom
+    d["sigma_per_scatterer_cm2"] = integ.rate / s.exposure if s.exposure else None
+    d["sigma_err_per_scatterer_cm2"] = integ.rate_err / s.exposure if s.exposure else None
     d.update(s.extra)
     return d
 

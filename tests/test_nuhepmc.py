@@ -239,7 +239,10 @@ def test_flux_averaged_cross_section_is_per_atom(mb_run, mb_file):
     expected = 0.0
     for c in mb_run.summary["channels"]:
         key = c["regime"] if c["regime"] == "coherent" else c["nucleon"]
-        expected += c["sigma_cm2"] * mult[key] / 1e-36  # 1 pb = 1e-36 cm^2
+        expected += c["sigma_per_scatterer_cm2"] * mult[key] / 1e-36  # 1 pb = 1e-36 cm^2
+        # summary.json states the same per-atom value, labelled
+        assert c["sigma_cm2"] == pytest.approx(c["sigma_per_scatterer_cm2"] * mult[key], rel=1e-12)
+        assert c["sigma_scale"] == "per Ar40 atom"
     with pyhepmc.open(mb_file) as f:
         evt = f.read()
     att = _strings(evt.run_info.attributes)
@@ -328,13 +331,13 @@ def test_flux_averaged_cross_section_with_two_targets():
 
     pot, phi, n_c = 1e20, 5e-10, 1e30
     chans = [
-        {"name": "coh", "target_pdg": 1000060120, "nucleon": None, "sigma_cm2": 3e-39, "n_scatterers": n_c},
-        {"name": "incp", "target_pdg": 1000060120, "nucleon": "p", "sigma_cm2": 2e-40, "n_scatterers": 6 * n_c},
-        {"name": "h", "target_pdg": 1000010010, "nucleon": "p", "sigma_cm2": 1e-40, "n_scatterers": 2 * n_c},
+        {"name": "coh", "target_pdg": 1000060120, "nucleon": None, "sigma_per_scatterer_cm2": 3e-39, "n_scatterers": n_c},
+        {"name": "incp", "target_pdg": 1000060120, "nucleon": "p", "sigma_per_scatterer_cm2": 2e-40, "n_scatterers": 6 * n_c},
+        {"name": "h", "target_pdg": 1000010010, "nucleon": "p", "sigma_per_scatterer_cm2": 1e-40, "n_scatterers": 2 * n_c},
     ]
     for c in chans:
         c.update(pot=pot, flux_integral_per_cm2_per_pot=phi, neutrino="nu_mu", production="upscattering",
-                 expected_events=c["sigma_cm2"] * c["n_scatterers"] * pot * phi, expected_events_err=0.0)
+                 expected_events=c["sigma_per_scatterer_cm2"] * c["n_scatterers"] * pot * phi, expected_events_err=0.0)
     sigma, err = flux_averaged_cross_section_pb({"channels": chans}, ["coh", "incp", "h"])
     per_c_atom = 3e-39 + 6 * 2e-40  # cm^2 per carbon atom
     expected = (n_c * per_c_atom + 2 * n_c * 1e-40) / (3 * n_c) / 1e-36

@@ -7,8 +7,10 @@ run summary (protocol in :mod:`generator.io.formats`); they never loop over part
 ``run_info`` keys (extra keys are accepted and stored in the JSON metadata):
 
 - ``"version"`` (str), ``"seed"`` (int), ``"card"`` (str, the steering-card text): required;
-- ``"channels"``: list of dicts with ``"name"`` and optionally ``"sigma_cm2"``, ``"sigma_err_cm2"``
-  (cm^2), ``"expected_events"`` (events for the exposure); extra per-channel keys are kept in JSON;
+- ``"channels"``: list of dicts with ``"name"`` and optionally ``"sigma_per_scatterer_cm2"``,
+  ``"sigma_err_per_scatterer_cm2"`` (cm^2 per scattering centre: nucleus, nucleon or collision; the writers
+  convert to per atom), ``"expected_events"`` (events for the exposure); extra per-channel keys (e.g. the run
+  summary's per-atom ``"sigma_cm2"`` with its ``"sigma_scale"``) are kept in JSON;
 - ``"pot"`` (protons on target), ``"luminosity_fb"`` (fb^-1): 0 when absent (no exposure);
 - ``"weight_unit"`` ("events" or "cm2"; default "events"); ``"hnl_mass_GeV"`` (dict name -> GeV: the HNLs the
   HepMC3 header declares); ``"info_columns"`` (optional: the extra info columns of the ROOT events tree);
@@ -140,20 +142,6 @@ def channel_float(run_info: Mapping, names: Sequence[str], key: str) -> np.ndarr
         if val is not None:
             out[i] = float(val)
     return out
-
-
-def total_cross_section(run_info: Mapping, names: Sequence[str]) -> tuple[float, float]:
-    """Sum of the channel cross sections and its error (errors added in quadrature), both in cm^2.
-
-    Channels without ``sigma_cm2`` are skipped; returns (nan, nan) when no channel has one.
-    """
-    sig = channel_float(run_info, names, "sigma_cm2")
-    err = channel_float(run_info, names, "sigma_err_cm2")
-    ok = np.isfinite(sig)
-    if not ok.any():
-        return math.nan, math.nan
-    e = err[ok]
-    return float(sig[ok].sum()), float(np.sqrt(np.sum(np.where(np.isfinite(e), e, 0.0) ** 2)))
 
 
 def _json_default(obj):

@@ -9,8 +9,8 @@ Neutrino-beam runs (every channel of production ``"upscattering"``) are written 
 kaon runs are plain HepMC3 with the same attributes where they apply (no ``NuHepMC.Version.*``, so no
 tool takes them for NuHepMC).
 
-Cross sections (G.R.6): pb per atom of the target material. A coherent channel's ``sigma_cm2`` is per
-nucleus (= per atom); an incoherent channel's is per nucleon of the struck kind, so per atom it is
+Cross sections (G.R.6): pb per atom of the target material. A coherent channel's ``sigma_per_scatterer_cm2`` is
+per nucleus (= per atom); an incoherent channel's is per nucleon of the struck kind, so per atom it is
 Z x sigma (protons) or (A - Z) x sigma (neutrons), Z and A read from the nuclear PDG code 100ZZZAAAI.
 The flux-averaged total cross section (G.C.2) of a run with several targets and neutrino flavours is
 
@@ -110,7 +110,7 @@ def per_atom_cross_sections_pb(run_info: Mapping, names: Sequence[str]) -> dict[
     out = {}
     for n in names:
         ch = by_name.get(n, {})
-        s, e = ch.get("sigma_cm2"), ch.get("sigma_err_cm2")
+        s, e = ch.get("sigma_per_scatterer_cm2"), ch.get("sigma_err_per_scatterer_cm2")
         k = atom_multiplicity(ch)
         out[n] = (math.nan if s is None else k * s / PB_CM2, math.nan if e is None else k * e / PB_CM2)
     return out

@@ -216,8 +216,8 @@ def _run_columns(run_info: Mapping, tally: RunTally) -> dict[str, ak.Array | np.
     cols = {
         "sigma_pb": np.array([per_atom[n][0] for n in names], dtype=np.float64),
         "sigma_err_pb": np.array([per_atom[n][1] for n in names], dtype=np.float64),
-        "sigma_per_scatterer_cm2": channel_float(run_info, names, "sigma_cm2"),
-        "sigma_err_per_scatterer_cm2": channel_float(run_info, names, "sigma_err_cm2"),
+        "sigma_per_scatterer_cm2": channel_float(run_info, names, "sigma_per_scatterer_cm2"),
+        "sigma_err_per_scatterer_cm2": channel_float(run_info, names, "sigma_err_per_scatterer_cm2"),
         "expected_events": channel_float(run_info, names, "expected_events"),
         "target_pdg": np.array([int(_channel(run_info, n).get("target_pdg") or 0) for n in names], dtype=np.int32),
     }
