@@ -42,7 +42,8 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     if workers < 1:
         msg = f"workers = {workers}: must be >= 1"
         raise ClusterError(msg)
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    # dashboard on a free port (":0"): a second cluster on the machine must not collide with the default 8787
+    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                            silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
