@@ -326,7 +326,8 @@ def _plan(card, specs, integrations=None) -> RunPlan:
 
 def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: bool = True,
               integrations=None) -> RunResult:
-    """Plan, produce, decay and write (staged) into ``rd``; then detector, summary and commit."""
+    """Plan, produce, decay and write (staged) into ``rd``; then detector, summary and commit. ``detector=False``
+    (a shard of a parallel run): no detector and no PNGs, only the plots' histograms for the merge."""
     rc = card.run
     plan = _plan(card, specs, integrations)
     t_plan = time.perf_counter() - t0
@@ -349,7 +350,7 @@ def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: b
         w.close(summary)
         files[name] = str(rd.path / get_output_format(name).file_name(card.output))
     if plots is not None:
-        files["plots"] = _save_plots(plots, rd)
+        files["plots"] = _save_plots(plots, rd, render=detector)
     result = _conclude(card, rd, summary, files, detector, t0, {"plan": t_plan, "events": t_events})
     result.plan = plan
     return result
@@ -400,9 +401,11 @@ def _plots(card, header: dict):
     return ControlPlots(header)
 
 
-def _save_plots(plots, rd: RunDirectory) -> list[str]:
-    """The plots' histograms (PLOT_STATE, for merging shards) and the PNGs, staged."""
+def _save_plots(plots, rd: RunDirectory, render: bool = True) -> list[str]:
+    """The plots' histograms (PLOT_STATE, for merging shards) and, with ``render``, the PNGs, staged."""
     plots.save(rd.stage(PLOT_STATE))
+    if not render:
+        return [str(rd.path / PLOT_STATE)]
     names: list[str] = []
 
     def stage(name: str) -> Path:

@@ -38,7 +38,7 @@ from generator.run import (
 )
 
 #: Shards per worker when a run is spread over a Dask cluster (several per worker balance the load).
-SHARDS_PER_WORKER = 4
+SHARDS_PER_WORKER = 2
 #: Hidden folder of a parallel run's shards inside its run directory (removed after the merge).
 SHARDS_DIR = ".shards"
 
