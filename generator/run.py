@@ -29,7 +29,7 @@ import numpy as np
 from generator import __version__
 from generator.channel import ChannelSpec
 from generator.errors import CardError
-from generator.io.formats import OUTPUT_FORMATS, get_output_format
+from generator.io.formats import get_output_format
 from generator.io.rundir import RunDirectory
 from generator.pipeline import DECAY_PRESCAN_STREAM, RunPlan, iterate_chunks, plan_run
 from generator.processes.registry import production
@@ -357,11 +357,14 @@ def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: b
 
 
 def _conclude(card, rd: RunDirectory, summary: dict, files: dict, detector: bool, t0: float,
-              timing: dict) -> RunResult:
-    """Detector (on the staged events file), summary.json, commit."""
+              timing: dict, wait=None) -> RunResult:
+    """Detector (on the staged events file), then ``wait()`` (work running elsewhere meanwhile), summary.json,
+    commit."""
     if detector and card.detector is not None and summary["n_shards"] == 1:
         summary["detector"] = _detect(card, rd, files)
         files["detector"] = str(rd.path)
+    if wait is not None:
+        wait()
     timing["total"] = time.perf_counter() - t0
     summary["timing_s"] = timing
     rd.stage(SUMMARY).write_text(_dump(summary))
@@ -399,6 +402,11 @@ def _plots(card, header: dict):
     from generator.plots import ControlPlots
 
     return ControlPlots(header)
+
+
+def _plot_names(plots) -> list[str]:
+    """File names of the PNGs :meth:`generator.plots.ControlPlots.render` writes."""
+    return [f"control_{name}.png" for name in plots.hists]
 
 
 def _save_plots(plots, rd: RunDirectory, render: bool = True) -> list[str]:

@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from generator.errors import CardError, RunDirectoryError
 from generator.io.formats import OUTPUT_FORMATS
 from generator.io.rundir import RunDirectory
@@ -29,6 +27,7 @@ from generator.run import (
     _conclude,
     _derived,
     _plan,
+    _plot_names,
     _progress,
     _run_into,
     _save_plots,
@@ -114,7 +113,7 @@ def merge_runs(run_dirs: list[str | Path], out_dir: str | Path, *, overwrite: bo
     summary = merged_summary(summaries)
     with RunDirectory(out, overwrite=overwrite, needed_bytes=sum(_dir_bytes(d) for d in dirs),
                       label=f"merge of {len(dirs)} shards of {summary['run_name']}") as rd:
-        files = _merge_files(card, dirs, rd, summary)
+        files, _ = _merge_files(card, dirs, rd, summary)
         return _conclude(card, rd, summary, files, True, t0, {"merge": time.perf_counter() - t0})
 
 
@@ -122,8 +121,16 @@ def _dir_bytes(d: Path) -> int:
     return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
 
 
-def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict) -> dict:
-    files = {}
+def _render_staged(plots, paths: dict) -> None:
+    """Render the control plots into the given staged paths (a Dask task: the PNGs of a parallel run)."""
+    plots.render(lambda name: Path(paths[name]))
+
+
+def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict, client=None) -> tuple[dict, list]:
+    """Merge the shards' files into ``rd`` (staged). With a Dask ``client``, every format but the ROOT file the
+    detector reads, and the PNGs, are merged and drawn on the cluster while this process merges the ROOT file;
+    returns the files and the futures to wait for before committing."""
+    files, pending = {}, []
     for name, fmt in OUTPUT_FORMATS.items():
         fname = fmt.file_name(card.output)
         shard_files = [d / fname for d in dirs]
@@ -134,14 +141,25 @@ def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict) -> dic
             missing = [str(f) for f, ok in zip(shard_files, present, strict=True) if not ok]
             msg = f"format {name!r}: {', '.join(missing)} missing; every shard must have the same outputs"
             raise RunDirectoryError(msg)
-        fmt.merge(shard_files, rd.stage(fname), summary, card.output)
+        target = rd.stage(fname)
+        if client is not None and fname != "events.root":
+            pending.append(client.submit(fmt.merge, shard_files, target, summary, card.output, pure=False))
+        else:
+            fmt.merge(shard_files, target, summary, card.output)
         files[name] = str(rd.path / fname)
     states = [d / PLOT_STATE for d in dirs]
     if all(s.is_file() for s in states):
         from generator.io.merge import merge_plots
 
-        files["plots"] = _save_plots(merge_plots(states), rd)
-    return files
+        plots = merge_plots(states)
+        if client is not None:
+            files["plots"] = _save_plots(plots, rd, render=False)
+            paths = {n: str(rd.stage(n)) for n in _plot_names(plots)}
+            pending.append(client.submit(_render_staged, plots, paths, pure=False))
+            files["plots"] += [str(rd.path / n) for n in paths]
+        else:
+            files["plots"] = _save_plots(plots, rd)
+    return files, pending
 
 
 # ------------------------------------------------------------------------------------------------ parallel
@@ -174,8 +192,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
 
     if card.run.n_shards > 1:
         msg = f"= {card.run.n_shards}: a parallel run makes its own shards; leave [run] n_shards at 1"
-        msg_0 = "run.n_shards"
-        raise CardError(msg_0, msg)
+        raise CardError("run.n_shards", msg)
     t0 = time.perf_counter()
     out = output_dir(card, out_dir)
     n_est = card.run.events
@@ -199,15 +216,19 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                     dirs.append(Path(fut.result()))
                     bar.update(1)
                 bar.close()
-            dirs = sorted(dirs, key=lambda d: int(d.name.split("_")[1]))
-            summaries = [_read_summary(d) for d in dirs]
-            check_shards(summaries, dirs)
-            summary = merged_summary(summaries)
-            files = _merge_files(card, dirs, rd, summary)
+                t_shards = time.perf_counter() - t0
+                dirs = sorted(dirs, key=lambda d: int(d.name.split("_")[1]))
+                summaries = [_read_summary(d) for d in dirs]
+                check_shards(summaries, dirs)
+                summary = merged_summary(summaries)
+                summary["parallel"] = {"shards": k_shards, "workers": n_workers, "scheduler": scheduler}
+                # the cluster merges the other formats and draws the plots while this process merges events.root
+                # and runs the detector on it
+                files, pending = _merge_files(card, dirs, rd, summary, client)
+                return _conclude(card, rd, summary, files, True, t0, {"shards": t_shards},
+                                 wait=lambda: client.gather(pending))
         finally:
             shutil.rmtree(base, ignore_errors=True)
-        summary["parallel"] = {"shards": k_shards, "workers": n_workers, "scheduler": scheduler}
-        return _conclude(card, rd, summary, files, True, t0, {"parallel": time.perf_counter() - t0})
 
 
 __all__ = ["SHARDS_DIR", "SHARDS_PER_WORKER", "check_shards", "merge_runs", "merged_summary", "run_parallel"]
