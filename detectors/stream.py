@@ -27,7 +27,7 @@ from generator.errors import DataFileError, RegistryError
 from generator.io.atomic import atomic_path
 
 #: entries of TTree "events" per detector chunk (sets the peak memory of the detector stage).
-CHUNK_ENTRIES = 100_000
+CHUNK_ENTRIES = 25_000
 
 
 def chunk_rng(seed: int, index: int) -> np.random.Generator:
