@@ -92,7 +92,13 @@ def merge_hepmc(shard_paths: Sequence[str | os.PathLike], out_path: str | os.Pat
 
 
 def _copy_events(path: Path, out) -> None:
-    """Copy the event records of one HepMC3 ASCII file (lines from the first ``E`` to the footer) to ``out``."""
+    """Copy the event records of one HepMC3 ASCII file (from the first ``E`` line up to the footer) to ``out``.
+
+    Plain files are copied as bytes in blocks between those two offsets (no per-line Python work); gzip files are
+    read line by line."""
+    if path.suffix != ".gz":
+        _copy_events_plain(path, out)
+        return
     in_events, ended = False, False
     with _open_text(path, "r") as fh:
         first = fh.readline().rstrip("\n")
@@ -110,6 +116,51 @@ def _copy_events(path: Path, out) -> None:
     if not ended:
         msg = f"shard {path}: no '{HEPMC_END}' line; the file is truncated (was its run finished?)"
         raise DataFileError(msg)
+
+
+_BLOCK = 1 << 24
+
+
+def _find_first_event(fh, head: bytes, stop: int) -> int:
+    """Offset of the newline before the first ``E`` line (``stop - 1`` when the file has no event)."""
+    pos = head.find(b"\nE ")
+    offset = 0
+    buf = head
+    while pos < 0 and offset + len(buf) < stop:
+        offset += len(buf) - 2  # keep two bytes of overlap for a match across blocks
+        fh.seek(offset)
+        buf = fh.read(1 << 20)
+        pos = buf.find(b"\nE ")
+    return offset + pos if 0 <= offset + pos < stop else stop - 1
+
+
+def _copy_events_plain(path: Path, out) -> None:
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(min(size, 1 << 20))
+        if not head.startswith(b"HepMC::Version"):
+            msg = f"shard {path}: first line {head[:40]!r} is not 'HepMC::Version ...'; not HepMC3 ASCII"
+            raise DataFileError(msg)
+        tail_len = min(size, 4096)
+        fh.seek(size - tail_len)
+        tail = fh.read(tail_len)
+        end = tail.rfind(b"\n" + HEPMC_END.encode())
+        if end < 0:
+            msg = f"shard {path}: no '{HEPMC_END}' line; the file is truncated (was its run finished?)"
+            raise DataFileError(msg)
+        stop = size - tail_len + end + 1
+        first = _find_first_event(fh, head, stop)
+        fh.seek(first + 1)
+        remaining = stop - (first + 1)
+        out.flush()
+        raw = out.buffer if hasattr(out, "buffer") else out
+        while remaining > 0:
+            block = fh.read(min(_BLOCK, remaining))
+            if not block:
+                break
+            raw.write(block)
+            remaining -= len(block)
+        raw.flush()
 
 
 def merge_plots(shard_files: Sequence[str | os.PathLike]):
