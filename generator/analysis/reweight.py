@@ -342,7 +342,13 @@ def reweight_point(base: BaseSample, card) -> PointWeights:
         u = base.weight[sel] / dec_factor_old[sel]
         c0 = base_ch[name]
         rel = c0["expected_events_err"] / c0["expected_events"] if c0["expected_events"] else 0.0
-        frac = float((u * prod_ratio[sel]).sum() / u.sum()) if u.sum() > 0 else 0.0
+        q_old, q_new = c0.get("expected_events_quadrature"), new_specs[name].extra.get("expected_events_quadrature")
+        if base.card.decay.volume is not None and q_old and q_new is not None:
+            # a forced volume drops the events whose flight line misses it: the survivors are a biased sample of the
+            # production, so the production rate scales with the quadrature rates of the two points instead
+            frac = q_new / q_old
+        else:
+            frac = float((u * prod_ratio[sel]).sum() / u.sum()) if u.sum() > 0 else 0.0
         after = float(w.sum())
         r = {"before_decays": c0["expected_events"] * frac, "before_decays_err": c0["expected_events_err"] * frac,
              "after_decays": after, "after_decays_err": float(np.hypot(_sum_err(w, int(sel.sum())), rel * after))}

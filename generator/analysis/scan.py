@@ -59,9 +59,11 @@ def parse_set(items: list[str]) -> dict[str, list]:
     return grid
 
 
-def point_cards(card, grid: dict[str, list], n_events: int | None = None, seed: int | None = None) -> list:
+def point_cards(card, grid: dict[str, list], n_events: int | None = None, seed: int | None = None,
+                need_root: bool = False) -> list:
     """One Card per grid point (cartesian product, first key slowest): the base card's TOML with the keys set
-    and [run].name = <name>_pNNN; n_events / seed override [run]. Raises ScanError / CardError for bad keys."""
+    and [run].name = <name>_pNNN; n_events / seed override [run]; need_root adds "root" to [output].formats
+    (reweighting reads events.root). Raises ScanError / CardError for bad keys."""
     import tomli_w
 
     from generator.card import SECTIONS, parse_card
@@ -83,6 +85,11 @@ def point_cards(card, grid: dict[str, list], n_events: int | None = None, seed: 
             run["n_events"] = n_events
         if seed is not None:
             run["seed"] = seed
+        if need_root:
+            out = data.setdefault("output", {})
+            formats = list(out.get("formats", card.output.formats))
+            if "root" not in formats:
+                out["formats"] = [*formats, "root"]
         c = parse_card(tomli_w.dumps(data), card.path)
         c.run.progress = False
         cards.append(c)
@@ -248,7 +255,7 @@ def scan(card, grid: dict[str, list], out_dir: str | Path, n_events: int | None 
 
     out = Path(out_dir)
     points_dir = out / "points"
-    cards = point_cards(card, grid, n_events=n_events, seed=seed)
+    cards = point_cards(card, grid, n_events=n_events, seed=seed, need_root=reweight)
     points = [ScanPoint(i, dict(zip(grid, vals, strict=True)), c) for i, (vals, c) in
               enumerate(zip(itertools.product(*grid.values()), cards, strict=True))]
     groups = _groups(cards) if reweight else [[i] for i in range(len(cards))]
@@ -284,6 +291,7 @@ def scan(card, grid: dict[str, list], out_dir: str | Path, n_events: int | None 
                     p.run_dir = Path(run_dir) if run_dir else points[base_i].run_dir
         _collect_generated(points, {i: client.submit(_generate_task, cards[i], str(points_dir), pure=False)
                                     for i in redo})
+    files = write_table(scan_table(points), out)  # written before the fits: a failing fit keeps the rates
     if fit:
         _fit_points(card, points, fit_options or {})
     table = scan_table(points)
