@@ -68,7 +68,7 @@ def test_same_point_gives_unit_weights(base):
     assert after_det == pytest.approx(base.detector_summary["expected_events_after"], rel=1e-12)
 
 
-@pytest.mark.parametrize(("key", "old", "new", "power"), [("alpha_D", 0.32, 0.2, 1.0), ("epsilon2", 4.6e-4, 2e-4, 1.0)])
+@pytest.mark.parametrize(("key", "old", "new", "power"), [("alpha_D", 0.32, 0.2, 1.0), ("epsilon2", 4.6e-4, 3e-4, 1.0)])
 def test_production_scales_with_couplings(base, key, old, new, power):
     """sigma ~ alpha_D eps^2 at fixed masses and mixings: the reweighted rate before decays scales with the
     coupling to the first power (1% allowed for the SM-Z piece of the amplitude, which scales differently)."""
@@ -97,8 +97,10 @@ def test_decay_positions_follow_new_lifetime(base):
         assert mean_new == pytest.approx(ct_new, rel=N_SIGMA / math.sqrt(n_eff))
 
 
-@pytest.mark.parametrize("alpha_D", [0.2, 0.45])
+@pytest.mark.parametrize("alpha_D", [0.25, 0.45])
 def test_reweighted_agrees_with_regenerated(base, tmp_path, alpha_D):
+    """c tau0 grows by 1.28 at alpha_D = 0.25 (position weights with finite fourth moment, so their sample variance
+    is a stable error estimate) and shrinks by 0.71 at 0.45 (bounded weights)."""
     card = point_card(alpha_D, seed=12)  # another seed: independent of the base sample
     pw = reweight_point(base, card)
     res = run_card(card, out_dir=tmp_path)
@@ -108,10 +110,10 @@ def test_reweighted_agrees_with_regenerated(base, tmp_path, alpha_D):
         a, ea = _totals(pw.rates, stage)
         b, eb = _totals(same.rates, stage)
         assert abs(a - b) < N_SIGMA * math.hypot(ea, eb), (stage, a, ea, b, eb)
-    # and the rates moved: alpha_D 0.32 -> 0.2 / 0.45 is a 37% / 41% change, far beyond the errors
+    # and the rates moved: alpha_D 0.32 -> 0.25 / 0.45 is a 22% / 41% change, far beyond the errors
     b0, _ = _totals(reweight_point(base, base.card).rates, "before_decays")
     a, _ = _totals(pw.rates, "before_decays")
-    assert abs(a / b0 - 1) > 0.3
+    assert abs(a / b0 - 1) > 0.2
 
 
 def test_reweighted_run_directory_is_readable_by_the_fits(base, tmp_path):
@@ -137,6 +139,9 @@ def test_mass_change_is_not_reweightable(base):
 
 def test_channel_closed_at_old_point_is_not_reweightable():
     key = (9900006, (-11, 11, 9900005))
+    with pytest.raises(NotReweightableError, match="infinite variance"):
+        _check_decays(({key: 0.3}, {9900006: 1.0}, {9900006: True}), ({key: 0.3}, {9900006: 2.0}, {9900006: True}))
+    _check_decays(({key: 0.3}, {9900006: 1.0}, {9900006: True}), ({key: 0.3}, {9900006: 1.9}, {9900006: True}))
     old = ({key: 0.0}, {9900006: 1.0}, {9900006: True})
     new = ({key: 0.3}, {9900006: 1.0}, {9900006: True})
     with pytest.raises(NotReweightableError, match=r"BR = 0\.3 at the new point and 0 at the old"):
@@ -197,9 +202,9 @@ def test_forced_volume_reweighting_agrees_with_regenerated(tmp_path):
         s["model"] = {"preset": "BP-B", "alpha_D": alpha_D}
         return parse_card(tomli_w.dumps(s))  # inline table [decay.volume]
 
-    old = card(0.32, 11)
+    old = card(0.15, 11)  # c tau0 shrinks by 0.47 towards the new point: bounded weights
     base = load_base(run_card(old, out_dir=tmp_path / "a").out_dir, old)
-    new = card(0.1, 12)
+    new = card(0.32, 12)
     regen_card = new
     regen = load_base(run_card(regen_card, out_dir=tmp_path / "b").out_dir, regen_card)
     pw, same = reweight_point(base, new), reweight_point(regen, regen_card)

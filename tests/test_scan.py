@@ -95,3 +95,16 @@ def test_scan_on_dask_workers_regenerates_every_point(tmp_path):
     assert res.table["reweighted"] == [False, False]
     before = np.array(res.table["total_before_decays"])
     assert before[1] / before[0] == pytest.approx(2.0, rel=0.01)
+
+
+def test_scan_regenerates_points_it_cannot_reweight(tmp_path):
+    """alpha_D 0.4 -> 0.1 makes c tau0 four times longer: the decay-position weights would have infinite variance,
+    so the second point is generated, and the table says why."""
+    from generator.analysis.scan import scan
+
+    secs = {k: v for k, v in SECTIONS.items() if k != "detector"}
+    res = scan(build_card(**secs), {"model.alpha_D": [0.4, 0.1]}, tmp_path, n_events=200, plots=False)
+    assert res.table["reweighted"] == [False, False]
+    assert "infinite variance" in res.table["note"][1]
+    before = np.array(res.table["total_before_decays"])
+    assert before[1] / before[0] == pytest.approx(0.25, rel=0.01)

@@ -27,7 +27,9 @@ Decays too short to resolve: when both c tau0 are below ``PROMPT_CTAU0_CM`` (1 m
 detector's vertex resolution) the stored path s is dominated by rounding of the vertex coordinates, and the
 position factor is set to 1 (the integral of p_new(s) over unresolved paths).
 
-A point cannot be reweighted (NotReweightableError) when the new point can produce events the old sample cannot:
+A point cannot be reweighted (NotReweightableError) when a decaying state's c tau0 grows by a factor 2 or more
+(the position weights p_new(s) / p_old(s) then have infinite variance), or when the new point can produce events
+the old sample cannot:
 a production channel, a decay channel or a decaying state with zero rate at the old point and a non-zero one at
 the new point, or a production whose |M|^2 vanishes at the old point where the new one does not (checked on a
 grid over the sampling region), or a production with no registered reweighter. The scan then regenerates.
@@ -50,6 +52,8 @@ __all__ = ["PROMPT_CTAU0_CM", "REWEIGHTERS", "BaseSample", "PointWeights", "load
 
 #: proper decay length (cm) below which a decay position cannot be resolved from the stored vertices
 PROMPT_CTAU0_CM = 1e-4
+#: largest c tau0_new / c tau0_old that reweights: the weights' variance diverges at 2 (see _check_decays)
+MAX_CTAU0_GROWTH = 2.0
 #: events read per chunk from events.root (peak memory set by this, not by the run size)
 STEP_EVENTS = 50_000
 #: grid (per dimension) on which |M|^2_old = 0 while |M|^2_new > 0 is looked for
@@ -246,8 +250,15 @@ def _specs(card, model) -> dict:
 
 
 def _check_decays(old: tuple, new: tuple) -> None:
-    br_old, _, dec_old = old
-    br_new, _, dec_new = new
+    br_old, ct_old, dec_old = old
+    br_new, ct_new, dec_new = new
+    for code, lo in ct_old.items():
+        ln = ct_new.get(code, lo)
+        # E[r^2] of r = p_new(s) / p_old(s), s ~ p_old, is finite only for 2 / ln - 1 / lo > 0 (ln < 2 lo)
+        if ln >= MAX_CTAU0_GROWTH * lo and max(lo, ln) >= PROMPT_CTAU0_CM:
+            msg = (f"c tau0 of the state with PDG code {code} grows from {lo:.4g} cm to {ln:.4g} cm (x{ln / lo:.3g} >= "
+                   f"{MAX_CTAU0_GROWTH:g}): the decay-position weights would have infinite variance; regenerate")
+            raise NotReweightableError(msg)
     for code, d in dec_new.items():
         if d and not dec_old.get(code, False):
             msg = f"state with PDG code {code} decays at the new point but not at the old one: regenerate"
