@@ -264,7 +264,8 @@ def scan(card, grid: dict[str, list], out_dir: str | Path, n_events: int | None 
     else:
         ctx = contextlib.nullcontext(_Serial())
     with ctx as client:
-        n_batches = max(1, workers)
+        # reweighting batches: one per worker (each batch reads the base events once)
+        n_batches = max(1, len(client.scheduler_info().get("workers", {})) if scheduler is not None else workers)
         gen = {g[0]: client.submit(_generate_task, cards[g[0]], str(points_dir), pure=False) for g in groups}
         _collect_generated(points, gen)
         redo: list[int] = []
