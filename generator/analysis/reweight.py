@@ -62,14 +62,12 @@ COVERAGE_GRID = 24
 _EVENT_BRANCHES = ["pdg", "status", "mother", "px", "py", "pz", "m", "vx", "vy", "vz", "pol", "weight",
                    "channel", "E_nu", "Q2"]
 _STATUS_DECAYED = 2
+#: record entry whose ``pol`` is kept per event: the produced HNL of an upscattering event [nu, target, N_j, recoil]
+#: (generator/processes/upscattering.py, UpscatteringProcess.events)
+HEL_INDEX = 2
 
 
 # ---------------------------------------------------------------------------------------------- production ratios
-def _upscattering_layout(pdg_row: np.ndarray) -> int:
-    """Index of the upscattered HNL in an upscattering event: [nu, target, N_j, recoil] (processes/upscattering)."""
-    return 2
-
-
 def _upscattering_ratio(proc_old, proc_new, E_nu: np.ndarray, Q2: np.ndarray, hel: np.ndarray) -> np.ndarray:
     """|M_h|^2_new / |M_h|^2_old at stored (E_nu GeV, Q2 GeV^2, helicity h = +-1) of one upscattering channel."""
     m_old = proc_old.channel.msq(E_nu, Q2)
@@ -94,17 +92,16 @@ def _upscattering_coverage(proc_old, proc_new) -> str | None:
 
 @dataclass(frozen=True)
 class ProductionReweighter:
-    """How to reweight the events of one production: where its HNL sits in the record, the |M|^2 ratio at the
-    stored kinematics, and the check that the old sample covers the new point."""
+    """How to reweight the events of one production: the |M|^2 ratio at the stored kinematics (E_nu, Q^2 and the
+    polarisation ``pol`` of record entry HEL_INDEX), and the check that the old sample covers the new point."""
 
-    hnl_index: callable
     ratio: callable
     coverage: callable
 
 
 #: production name (generator.processes.registry) -> reweighter; a production not listed is regenerated.
 REWEIGHTERS: dict[str, ProductionReweighter] = {
-    "upscattering": ProductionReweighter(_upscattering_layout, _upscattering_ratio, _upscattering_coverage),
+    "upscattering": ProductionReweighter(_upscattering_ratio, _upscattering_coverage),
 }
 
 
@@ -162,7 +159,7 @@ def _chunk_features(arrs, offset: int, keys: dict, out: dict) -> None:
             rows = np.flatnonzero(inv == t)
             ev = sel[rows] + offset
             p_row, s_row, m_row = row[:npart], row[npart: 2 * npart], row[2 * npart:]
-            out["hel"][sel[rows]] = pol[rows, 2] if npart > 2 else 0.0
+            out["hel"][sel[rows]] = pol[rows, HEL_INDEX] if npart > HEL_INDEX else 0.0
             for k in np.flatnonzero(s_row == _STATUS_DECAYED):
                 dau = np.flatnonzero(m_row == k)
                 key = (int(p_row[k]), tuple(sorted(int(c) for c in p_row[dau])))
