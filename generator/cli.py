@@ -7,6 +7,8 @@
     dsgen run CARD [-n N | --n-per-channel N] [--seed S] [--out DIR] [--overwrite] [--workers N | --scheduler ADDR]
               [--shard K --n-shards M] [--weighted] [--no-progress]
     dsgen merge SHARD_DIR [SHARD_DIR ...] --out DIR [--overwrite]
+    dsgen scan CARD --set KEY=v1,v2,... [--set ...] [-n N] [--seed S] --out DIR [--workers W | --scheduler ADDR]
+               [--no-reweight] [--no-plots] [--fit [--data-release DIR]] [--json]
     dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE [--out DIR] [--seed S] [--data-release DIR]
     dsgen fit miniboone RUN_DIR [--data-release DIR] [--stat cnp|pearson|neyman] [--plot PNG] [--json]
     dsgen fit babar RUN_DIR [--data FILE] [--bkg-uncertainty 0.01] [--plot PNG] [--json]
@@ -96,6 +98,17 @@ def _cmd_run(args) -> int:
     result = run_card(card, out_dir=args.out, overwrite=args.overwrite, workers=args.workers,
                       scheduler=args.scheduler, argv=sys.argv)
     print(result.format())
+    return 0
+
+
+def _cmd_scan(args) -> int:
+    from generator.analysis.scan import parse_set, scan
+    from generator.shipped_cards import open_card
+
+    res = scan(open_card(args.card), parse_set(args.set), args.out, n_events=args.n, seed=args.seed,
+               reweight=not args.no_reweight, workers=args.workers, scheduler=args.scheduler, plots=not args.no_plots,
+               fit=args.fit, fit_options={"data_release": args.data_release} if args.data_release else None)
+    print(json.dumps(res.table, indent=2) if args.json else res.format())
     return 0
 
 
@@ -197,6 +210,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--weighted", action="store_true", help="keep weighted events")
     r.add_argument("--no-progress", action="store_true", help="no progress bars")
     r.set_defaults(func=_cmd_run)
+
+    sc = sub.add_parser("scan", help="grid over card parameters: one run (or reweighted run) per point, one table")
+    sc.add_argument("card", help=CARD_HELP)
+    sc.add_argument("--set", action="append", required=True, metavar="KEY=v1,v2,...",
+                    help="card key (section.key) and its values; repeat for a multi-dimensional grid")
+    sc.add_argument("-n", type=int, help="events per point (overrides [run].n_events)")
+    sc.add_argument("--seed", type=int, help="random seed of every point (overrides [run].seed)")
+    sc.add_argument("--out", required=True, help="scan directory: points/, scan.csv, scan.parquet, plots")
+    sc.add_argument("--workers", type=int, default=1, help="local Dask worker processes (default 1: in process)")
+    sc.add_argument("--scheduler", help="address of a running Dask scheduler (instead of --workers)")
+    sc.add_argument("--no-reweight", action="store_true", help="regenerate every point (no reweighting)")
+    sc.add_argument("--no-plots", action="store_true", help="do not draw the scan plots")
+    sc.add_argument("--fit", action="store_true", help="fit every point to the card detector's published data "
+                    "(miniboone, babar); results become fit_* columns")
+    sc.add_argument("--data-release", metavar="DIR", help="MiniBooNE 2020 release for --fit miniboone "
+                    "(default: $DSGEN_MINIBOONE_RELEASE)")
+    sc.add_argument("--json", action="store_true", help="print the table columns as JSON")
+    sc.set_defaults(func=_cmd_scan)
 
     c = sub.add_parser("cards", help="list the shipped cards (usable by name: dsgen run miniboone_bp_b)")
     c.add_argument("--json", action="store_true", help="print {name: description} as JSON")

@@ -130,3 +130,14 @@ class FitError(DarkSeesawError):
 
 class ClusterError(DarkSeesawError):
     """A Dask cluster cannot be started or reached (message names the address or the worker count)."""
+
+
+class NotReweightableError(DarkSeesawError):
+    """A generated sample cannot be reweighted to another model point: masses differ, or the new point produces
+    events the old sample holds none of (a channel closed at the old point); the message names the state or
+    channel. Parameter scans regenerate such points."""
+
+
+class ScanError(DarkSeesawError):
+    """A parameter scan is malformed: a ``--set`` item that is not KEY=v1,v2,..., an unknown card section or key,
+    or a value of the wrong type (message names the item and the rule)."""

@@ -133,6 +133,16 @@ def _dump(data: dict) -> str:
     return json.dumps(data, indent=2, default=_json_default) + "\n"
 
 
+def write_json(path: str | Path, data: dict) -> Path:
+    """Write ``data`` as indented JSON to ``path`` atomically (numpy scalars and arrays, paths converted)."""
+    from generator.io.atomic import atomic_path
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(_dump(data))
+    return path
+
+
 def estimate_bytes(card, n_events: int) -> float:
     """Estimated size (bytes) of a run's outputs for ``n_events`` events (BYTES_PER_EVENT)."""
     total = 0.0
@@ -425,4 +435,4 @@ def _save_plots(plots, rd: RunDirectory, render: bool = True) -> list[str]:
 
 
 __all__ = ["BYTES_PER_EVENT", "PLOT_STATE", "SUMMARY", "RunResult", "build_channels", "estimate_bytes", "output_dir",
-           "run_card", "run_header"]
+           "run_card", "run_header", "write_json"]
