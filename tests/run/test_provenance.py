@@ -79,7 +79,7 @@ def test_from_card_text():
 def test_hepmc_run_info_carries_the_provenance(tmp_path):
     """The HepMC3 header holds the provenance (modified-preset name, resolved model), without timings."""
     from generator.io import write_hepmc
-    from tests.test_io_synthetic import make_run
+    from tests.io.test_io_synthetic import make_run
 
     blocks, run_info = make_run(seed=4)
     run_info = dict(run_info, card=_card("alpha_D = 0.5\n"))

@@ -14,14 +14,14 @@ import pytest
 import detectors
 from detectors import babar, ccfr, microboone
 from detectors.registry import PlotSpec, undefined_weight, weighted_hist
-from tests.test_detectors_babar import n5_events
-from tests.test_detectors_ccfr import ccfr_chain
-from tests.test_detectors_microboone import chain_events
-from tests.test_detectors_miniboone import pair_events
-from tests.test_detectors_na62 import na62_events
-from tests.test_detectors_ps191 import ps191_events
+from tests.detectors.test_detectors_babar import n5_events
+from tests.detectors.test_detectors_ccfr import ccfr_chain
+from tests.detectors.test_detectors_microboone import chain_events
+from tests.detectors.test_detectors_miniboone import pair_events
+from tests.detectors.test_detectors_na62 import na62_events
+from tests.detectors.test_detectors_ps191 import ps191_events
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "detectors.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "detectors.md"
 
 
 def nan_columns(reco: ak.Array) -> set[str]:

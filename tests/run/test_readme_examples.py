@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 MARKER = re.compile(r"#\s*readme-test:\s*(?P<small>.+?)\s*$")
 ASSIGNMENT = re.compile(r"^(?P<lhs>\s*[\w.\[\]\"']+\s*=\s*)(?P<rhs>[^#]+?)\s*(?=#)")

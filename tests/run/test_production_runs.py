@@ -23,7 +23,7 @@ from generator.io.rundir import LOCK_NAME, MANIFEST_NAME
 from generator.run import run_card
 from generator.shards import merge_runs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 CARD = """
 [run]

@@ -11,7 +11,7 @@ import pytest
 
 from tests.paper_tables import BR_ZPRIME_PCT, CTAU0_CM
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def dsgen(*args, check=True):

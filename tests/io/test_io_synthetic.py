@@ -9,7 +9,7 @@ m_ee uniform in [2 m_e, m - m'] followed by ee -> e- e+ isotropic (not the matri
 are I/O fixtures). Decay lengths are exponential with c*tau; vertices move along the momentum at
 speed beta: x_dec = x_prod + L p/|p|, c*t_dec = c*t_prod + L E/|p|.
 
-Other io test modules import the builders from here (``from tests.test_io_synthetic import ...``).
+Other io test modules import the builders from here (``from tests.io.test_io_synthetic import ...``).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import uproot
 from generator.errors import DataFileError
 from generator.io import RootWriter, write_hepmc, write_root
 from generator.io.merge import merge_hepmc, merge_root
-from tests.test_io_synthetic import MASSES, make_run
+from tests.io.test_io_synthetic import MASSES, make_run
 
 
 @pytest.fixture(scope="module")

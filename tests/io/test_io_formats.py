@@ -24,9 +24,9 @@ from generator.io.formats import (
     register_output_format,
     write_formats,
 )
-from tests.test_io_synthetic import MASSES, make_run
+from tests.io.test_io_synthetic import MASSES, make_run
 
-EXTENDING = Path(__file__).resolve().parents[1] / "docs" / "extending.md"
+EXTENDING = Path(__file__).resolve().parents[2] / "docs" / "extending.md"
 
 
 def test_builtin_formats_and_card_schema_agree(make_card):

@@ -15,7 +15,7 @@ from generator.cli import main
 from generator.datasets import ReleaseLocation, read_miniboone_release
 from generator.errors import DataFileError
 
-RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "miniboone_2020_release" / "fhcmode"
+RELEASE = Path(__file__).resolve().parents[3] / "shared" / "data" / "miniboone_2020_release" / "fhcmode"
 needs_release = pytest.mark.skipif(not RELEASE.is_dir(), reason=f"MiniBooNE 2020 release not found at {RELEASE} "
                                    "(../shared is not beside the repository)")
 

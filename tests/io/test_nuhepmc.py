@@ -308,7 +308,7 @@ def test_validator_catches_momentum_violation(mb_file, tmp_path):
 def test_plain_hepmc3_for_non_neutrino_runs(tmp_path):
     """Runs that are not neutrino upscattering carry the metadata but no NuHepMC version (not NuHepMC files)."""
     from generator.io import write_hepmc
-    from tests.test_io_synthetic import make_run
+    from tests.io.test_io_synthetic import make_run
 
     blocks, run_info = make_run(seed=3)
     path = write_hepmc(tmp_path / "plain.hepmc3", blocks, run_info)

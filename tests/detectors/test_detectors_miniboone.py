@@ -22,7 +22,7 @@ from generator.constants import DEFAULT_DETECTOR_SEED, M_E, M_NEUTRON, M_PROTON
 from generator.errors import DataFileError, DetectorCardError, MissingDataWarning
 from generator.kernels.lorentz import cos_angle3, direction3
 
-RELEASE = Path(__file__).resolve().parents[2] / "shared" / "data" / "miniboone_2020_release" / "fhcmode"
+RELEASE = Path(__file__).resolve().parents[3] / "shared" / "data" / "miniboone_2020_release" / "fhcmode"
 needs_release = pytest.mark.skipif(not RELEASE.is_dir(), reason=f"MiniBooNE 2020 release not found at {RELEASE} "
                                    "(../shared is not beside the repository)")
 # Tests that do not look at the Fig. 2 analogue run with or without the release; the release tests below
@@ -120,7 +120,7 @@ def test_fiducial_volume_and_double_vertices():
 
 
 def test_two_visible_pairs_are_rejected():
-    from tests.test_detectors_framework import _two_pair_events
+    from tests.detectors.test_detectors_framework import _two_pair_events
 
     pdg, status, mother, p, x = _two_pair_events(2)
     ev = events_from_arrays(pdg, status, mother, p, x, np.ones(2))

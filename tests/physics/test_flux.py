@@ -19,7 +19,7 @@ from generator.experiments import available_experiments, experiment, sample_unif
 from generator.flux import available_fluxes, read_flux_table, shipped_flux
 from generator.geometry import Box, Cylinder, Sphere
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fluxes"
+SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fluxes"
 needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"published flux tables not found at {SHARED}")
 FILES = {"MiniBooNE_FHC": "MiniBooNE_FHC.dat", "MiniBooNE_RHC": "MiniBooNE_RHC.dat",
          "MicroBooNE_BNB": "MicroBooNE_BNB_fullflux.txt", "PS191": "PS_191_numu_flux.dat",

@@ -18,7 +18,7 @@ import uproot
 
 from generator.errors import DataFileError
 from generator.io import OutputError, read_root, run_metadata, write_root
-from tests.test_io_synthetic import MASSES, PDG_C12, make_run
+from tests.io.test_io_synthetic import MASSES, PDG_C12, make_run
 
 C_CM_PER_NS = 29.9792458  # exact SI definition of c, in cm/ns (independent of generator.constants)
 

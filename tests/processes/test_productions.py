@@ -20,7 +20,7 @@ from generator.model.spectrum import Spectrum
 from generator.processes.registry import PRODUCTIONS, CardKey, Process, production, register, section_keys, users_of
 from generator.run import build_channels, run_card
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CARDS = sorted((ROOT / "cards").glob("*.toml"))
 BABAR = '[model]\npreset = "BP-B"\n[process]\nproduction = ["ee_pair", "upsilon"]\nfinal_hnl = ["N4N5"]\n' \
         '[experiment]\nname = "babar"\n'

@@ -7,7 +7,7 @@ import pytest
 
 from generator.channel import ChannelSpec
 from generator.pipeline import iterate_chunks, plan_run
-from tests.test_engine import Toy
+from tests.run.test_engine import Toy
 
 
 def _specs():

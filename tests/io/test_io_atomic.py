@@ -14,7 +14,7 @@ import pytest
 
 from generator.io.atomic import PART_SUFFIX, atomic_open, atomic_path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_success_renames_and_leaves_no_temporary(tmp_path):
@@ -61,7 +61,7 @@ def test_bad_mode_and_directory_target(tmp_path):
 WRITER = textwrap.dedent("""
     import sys
     import numpy as np
-    from tests.test_io_synthetic import coherent_block
+    from tests.io.test_io_synthetic import coherent_block
     from generator.io import write_hepmc, write_root
     fmt, path = sys.argv[1], sys.argv[2]
     block = coherent_block(np.random.default_rng(1), 200)

@@ -9,7 +9,7 @@ import pytest
 from generator.card import load_card, parse_card
 from generator.errors import CardError, UnknownNameError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 GOOD_MODEL = """
 [model]

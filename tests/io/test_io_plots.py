@@ -10,7 +10,7 @@ import pytest
 
 from generator.errors import OutputError
 from generator.plots import control_histograms, control_plots, observables
-from tests.test_io_synthetic import MASSES, make_run
+from tests.io.test_io_synthetic import MASSES, make_run
 
 # each coherent event has 2 e+e- pairs (N6 and N5 decays), each incoherent event 1; weights sum to 3.0 + 0.5
 # (coherent blocks) and 1.0 (incoherent), see make_run

@@ -59,7 +59,7 @@ def test_engine_progress_writes_nothing_to_a_non_tty_stderr(capsys):
     import numpy as np
 
     from generator.engine import generate
-    from tests.test_engine import Toy
+    from tests.run.test_engine import Toy
 
     res = generate(Toy(), n_events=200, seed=1, n_adapt=2, evals_per_iter=2000, progress=True)
     assert res.block.n_events == 200

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pyhepmc
 import pytest
-from tests.test_io_synthetic import coherent_block, make_run
+from tests.io.test_io_synthetic import coherent_block, make_run
 
 from generator.constants import PB_CM2, pdg_hnl
 from generator.io import OutputError, header_metadata, write_hepmc

@@ -15,7 +15,7 @@ import pytest
 from generator.card import load_card
 from generator.run import run_card
 
-CARDS_DIR = Path(__file__).resolve().parent.parent / "cards"
+CARDS_DIR = Path(__file__).resolve().parents[2] / "cards"
 
 #: card stem -> sha256 of the events tree (every branch, sorted by name, flattened to float64/int64 bytes).
 EXPECTED = {

@@ -18,9 +18,9 @@ from detectors.chain import chunk_record, prepare, run_chunk
 from detectors.ps191 import fit_from_sums
 from detectors.registry import finalize_chain
 from generator.errors import DetectorCardError
-from tests.test_detectors_babar import n5_events
-from tests.test_detectors_microboone import chain_events
-from tests.test_detectors_ps191 import ps191_events
+from tests.detectors.test_detectors_babar import n5_events
+from tests.detectors.test_detectors_microboone import chain_events
+from tests.detectors.test_detectors_ps191 import ps191_events
 
 
 def write_events(path, ev):
