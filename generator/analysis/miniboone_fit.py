@@ -18,7 +18,7 @@ data-release instructions):
    ``mu`` since the signal systematics and the statistical variance depend on it. ``mu`` is minimised
    with iminuit (MIGRAD, HESSE uncertainty, MINOS interval).
 
-Checks (tests/test_fit_miniboone.py): the release's background-only chi^2 is 23.81 for 19 bins with
+Checks (tests/analysis/test_fit_miniboone.py): the release's background-only chi^2 is 23.81 for 19 bins with
 CNP (24.11 Pearson); the excess in 200-1250 MeV is 547 events.
 
 The signal systematics use the release's signal block (fractional flux and cross-section errors of a

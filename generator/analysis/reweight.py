@@ -21,7 +21,7 @@ arXiv:1510.05494, Sec. 9). The production ratio is evaluated with the production
 kinematics and the stored HNL helicity (the sample draws h with probability |M_h|^2 / sum_h |M_h|^2, so the
 density of (E_nu, Q^2, h) is |M_h|^2). Within a decay channel the momentum distribution is assumed to scale as a
 whole with the couplings (true when one mediator dominates the channel, as for the Z'-mediated N_j -> N_k e+e-);
-regeneration tests check this (tests/test_reweight.py).
+regeneration tests check this (tests/analysis/test_reweight.py).
 
 Decays too short to resolve: when both c tau0 are below ``PROMPT_CTAU0_CM`` (1 micrometre, far below any
 detector's vertex resolution) the stored path s is dominated by rounding of the vertex coordinates, and the

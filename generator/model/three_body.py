@@ -11,7 +11,7 @@ G_k = on-shell total width; no width for q^2 <= 0), so far off shell the rate te
 The q^mu q^nu / m_k^2 part of the massive propagator is dropped: it vanishes exactly for a vector
 coupling to f fbar with m_1 = m_2 (current conservation) and is O(m_f m_N / m_k^2) otherwise.
 
-Trace calculation (our own; checked in tests/test_model_widths.py against explicit Dirac matrices
+Trace calculation (our own; checked in tests/model/test_model_widths.py against explicit Dirac matrices
 and spinors). Collect the chiral coefficients C_XY = sum_k aX_k bY_k D_k (X, Y = L, R). The parent
 spin density is u ubar = (p_i-slash + m_i)(1 + gamma5 s-slash)/2, which we split into light-like
 vectors k_R = (p_i + m_i s)/2, k_L = (p_i - m_i s)/2:

@@ -286,6 +286,6 @@ def z_to_zprime_phi_width(g_x, chi, m_zprime, m_phi, cos_mix: float = 1.0):
 
 def z_to_zprime_phi_width_b6(alpha_D, eps2):
     """Eq. (B6) as printed: pi alpha_D t_W^2 eps^2 m_Z / 12, in GeV. (The massless limit of
-    :func:`z_to_zprime_phi_width` is this without the factor pi; see the report in tests/test_ee_physics.py.)"""
+    :func:`z_to_zprime_phi_width` is this without the factor pi; see the report in tests/physics/test_ee_physics.py.)"""
     tw2 = const.SW2 / (1.0 - const.SW2)
     return math.pi * alpha_D * tw2 * eps2 * const.M_Z / 12.0

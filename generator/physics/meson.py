@@ -207,7 +207,7 @@ def hnl_helicity_rest(x_l, x_N):
     helicity, spin 0 parent): A_+ ~ m_N a + m_l b, A_- ~ m_N b + m_l a with a b = m_N m_l, giving
         P_N = (x_N - x_l) lambda^{1/2}(1, x_l, x_N) / [x_l + x_N - (x_l - x_N)^2]
     (-1 for m_N -> 0, the SM left-handed neutrino; +1 for m_l -> 0). Our derivation (Weyl-basis helicity spinors),
-    checked in tests/test_kaon_decays.py with the spin projector (1 + gamma5 S-slash)/2.
+    checked in tests/processes/test_kaon_decays.py with the spin projector (1 + gamma5 S-slash)/2.
     """
     x_l = np.asarray(x_l, dtype=float)
     x_N = np.asarray(x_N, dtype=float)

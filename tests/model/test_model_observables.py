@@ -1,6 +1,6 @@
 """Observables: Delta a_mu from the Z' (analytic limits) and light-neutrino masses at tree level and one loop
 (finiteness, literature seesaw limit, gauge independence of the SM block; the paper's m3 = 0.05 eV is compared
-with the rounding envelope in tests/test_paper_comparisons.py)."""
+with the rounding envelope in tests/model/test_paper_comparisons.py)."""
 
 from __future__ import annotations
 
@@ -123,4 +123,4 @@ def test_one_loop_m3_values(bp):
     assert O.light_neutrino_masses(preset(bp)).one_loop_eV[-1] == pytest.approx(_M3_LOOP_EV[bp], rel=1e-2)
 
 
-# The paper's m3 = 0.05 eV against the rounding of Table III's inputs: tests/test_paper_comparisons.py.
+# The paper's m3 = 0.05 eV against the rounding of Table III's inputs: tests/model/test_paper_comparisons.py.

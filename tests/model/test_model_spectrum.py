@@ -127,7 +127,7 @@ def test_left_right_symmetric_zeros_of_BP_A(spectra):
     assert abs(s.U_N[0, s.index("N5")]) ** 2 < 1e-20
 
 
-# Table V |S_jk|^2: tests/test_paper_comparisons.py
+# Table V |S_jk|^2: tests/model/test_paper_comparisons.py
 
 
 def test_phiprime_mass_choice_does_not_change_spectrum():

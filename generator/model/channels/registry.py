@@ -6,7 +6,7 @@ A *family* is a function that builds the :class:`DecayChannel` objects of one ki
 ``hnl_channels`` read the registry. Families of the HNLs have a scope: "pair" families are called once per lighter
 state j (``build(ctx, j)``), "parent" families once per parent (``build(ctx)``). Within a parent (and scope) the
 channels are listed by the family's ``order``; the order fixes the channel list, hence the random-number use of a
-run (tests/test_regression_events.py).
+run (tests/run/test_regression_events.py).
 
 Units: widths and masses in GeV; couplings dimensionless.
 """
