@@ -53,7 +53,8 @@ def run_once(card: str, n: int, workers: int, extra: list[str]) -> dict:
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     shutil.rmtree(out, ignore_errors=True)
     if child.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({child.returncode}):\n{err[-2000:]}")
+        msg = f"{' '.join(cmd)} failed ({child.returncode}):\n{err[-2000:]}"
+        raise SystemExit(msg)
     return {"events": n, "workers": workers, "wall_s": wall, "events_per_s": n / wall, "peak_MB": peak / 1e6,
             "output_MB": size / 1e6}
 

@@ -86,14 +86,16 @@ class Model:
         """Proper decay length c*tau0 = hbar c / Gamma in cm."""
         w = self.width(name)
         if w <= 0.0:
-            raise PhysicsError(f"{name} has no open decay channel (total width 0); it is stable at these parameters")
+            msg = f"{name} has no open decay channel (total width 0); it is stable at these parameters"
+            raise PhysicsError(msg)
         return const.HBARC_GEV_CM / w
 
     def branching_ratios(self, name: str) -> dict[str, float]:
         """{channel name: branching ratio} for ``name`` (sums to 1)."""
         w = self.width(name)
         if w <= 0.0:
-            raise PhysicsError(f"{name} has no open decay channel (total width 0)")
+            msg = f"{name} has no open decay channel (total width 0)"
+            raise PhysicsError(msg)
         return {k: v / w for k, v in self.partial_widths(name).items()}
 
     def mass(self, name: str) -> float:

@@ -153,7 +153,8 @@ def one_loop_mass_correction(spec: Spectrum, mu: float = 1.0, xi: float = 1.0) -
     +1/(16 pi^2) sum_k A_kj A_ki m_k [A0(M^2) - A0(xi M^2) - m_k^2 (B0(m_k, sqrt(xi) M) - B0(m_k, M))] / M^2,
     and the Goldstones get mass^2 xi M^2."""
     if not xi > 0:
-        raise ValueError(f"xi = {xi}: the R_xi gauge parameter must be > 0")
+        msg = f"xi = {xi}: the R_xi gauge parameter must be > 0"
+        raise ValueError(msg)
     p = spec.params
     m = spec.masses
     U = spec.U

@@ -69,7 +69,8 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13, refine: bool = True) -> tuple
     M = np.asarray(M, dtype=complex)
     n = M.shape[0]
     if M.shape != (n, n):
-        raise ValueError(f"takagi needs a square matrix, got shape {M.shape}")
+        msg = f"takagi needs a square matrix, got shape {M.shape}"
+        raise ValueError(msg)
     if not np.allclose(M, M.T, rtol=0, atol=1e-14 * max(1.0, np.abs(M).max())):
         raise ValueError("takagi needs a symmetric matrix (M == M.T)")
     B, C = M.real, M.imag

@@ -380,7 +380,8 @@ class UpscatteringChannel:
         elif helicity in (-1, 1):
             val = m[..., (helicity + 1) // 2]
         else:
-            raise PhysicsError(f"helicity = {helicity!r}: allowed -1, +1 or None (sum)")
+            msg = f"helicity = {helicity!r}: allowed -1, +1 or None (sum)"
+            raise PhysicsError(msg)
         # d sigma/dQ^2 = |M|^2 / (64 pi M^2 E^2) (massless projectile on a target at rest)
         return val / (64.0 * math.pi * self.M**2 * e**2) * const.GEV2_TO_CM2
 
@@ -395,7 +396,8 @@ class UpscatteringChannel:
         if below_threshold == "raise":
             self.check_energy(e)
         elif below_threshold != "zero":
-            raise ValueError(f"below_threshold = {below_threshold!r}: allowed 'raise' or 'zero'")
+            msg = f"below_threshold = {below_threshold!r}: allowed 'raise' or 'zero'"
+            raise ValueError(msg)
         out = np.zeros(e.shape)
         ok = e > self.threshold
         if not np.any(ok):
@@ -432,17 +434,21 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     tgt = target(target_name)
     j = spec.index(final_hnl)
     if j < spec.n_light:
-        raise PhysicsError(f"final_hnl = {final_hnl!r} is a light neutrino; allowed: {', '.join(spec.heavy_names)}")
+        msg = f"final_hnl = {final_hnl!r} is a light neutrino; allowed: {', '.join(spec.heavy_names)}"
+        raise PhysicsError(msg)
     if regime == "coherent":
         if tgt.is_free_nucleon:
-            raise PhysicsError(f"target {target_name!r} is a single nucleon: use regime 'incoherent' (coherent needs A > 1)")
+            msg = f"target {target_name!r} is a single nucleon: use regime 'incoherent' (coherent needs A > 1)"
+            raise PhysicsError(msg)
         if nucleon is not None:
-            raise PhysicsError(f"nucleon = {nucleon!r} is only used for regime 'incoherent'")
+            msg = f"nucleon = {nucleon!r} is only used for regime 'incoherent'"
+            raise PhysicsError(msg)
     else:
         if nucleon not in NUCLEONS:
             raise UnknownNameError("nucleon", str(nucleon), NUCLEONS)
         if tgt.is_free_nucleon and nucleon != "p":
-            raise PhysicsError(f"target {target_name!r} is a free proton: nucleon must be 'p'")
+            msg = f"target {target_name!r} is a free proton: nucleon must be 'p'"
+            raise PhysicsError(msg)
     flavour, eta, _ = NEUTRINOS[neutrino]
     u_row = spec.U_flavour(flavour)
     light = range(spec.n_light)
@@ -465,7 +471,8 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     y_nuc = p.sin_theta * F_N_HIGGS * (m_avg if regime == "coherent" else m_nucleon) / const.V_HIGGS
     mass = float(spec.masses[j]) if m_N is None else float(m_N)
     if not (math.isfinite(mass) and mass >= 0):
-        raise PhysicsError(f"m_N = {mass!r} GeV: must be a finite number >= 0")
+        msg = f"m_N = {mass!r} GeV: must be a finite number >= 0"
+        raise PhysicsError(msg)
     M = tgt.mass if regime == "coherent" else m_nucleon
     kF = tgt.k_F if (pauli_blocking and regime == "incoherent" and not tgt.is_free_nucleon) else 0.0
     return UpscatteringChannel(

@@ -65,11 +65,13 @@ def parse_pair(pair) -> tuple[str, str]:
     if isinstance(pair, str):
         names = re.findall(r"N\d+", pair)
         if len(names) != 2 or "".join(names) != re.sub(r"[\s,+_-]", "", pair):
-            raise CardError("process.final_hnl", f"{pair!r} is not an HNL pair; write e.g. 'N4N5' or 'N5N5'")
+            msg = f"{pair!r} is not an HNL pair; write e.g. 'N4N5' or 'N5N5'"
+            raise CardError("process.final_hnl", msg)
         return names[0], names[1]
     names = tuple(pair)
     if len(names) != 2:
-        raise CardError("process.final_hnl", f"{pair!r} must name two HNLs, e.g. ('N4', 'N5')")
+        msg = f"{pair!r} must name two HNLs, e.g. ('N4', 'N5')"
+        raise CardError("process.final_hnl", msg)
     return str(names[0]), str(names[1])
 
 
@@ -114,7 +116,8 @@ class _EEProcess:
         self.model = as_model(model)
         self.params, self.spectrum = self.model.params, self.model.spectrum
         if not (isinstance(sqrt_s, numbers.Real) and math.isfinite(sqrt_s) and sqrt_s > 0):
-            raise CardError("experiment.sqrt_s_GeV", f"= {sqrt_s!r}: must be a number > 0 (GeV)")
+            msg = f"= {sqrt_s!r}: must be a number > 0 (GeV)"
+            raise CardError("experiment.sqrt_s_GeV", msg)
         if beams is None:
             E = 0.5 * sqrt_s
             beams = (E, E)
@@ -134,7 +137,8 @@ class _EEProcess:
             self._exposure = 1.0
         else:
             if isinstance(lumi_fb, bool) or not isinstance(lumi_fb, numbers.Real) or not (math.isfinite(lumi_fb) and lumi_fb > 0):
-                raise CardError("experiment.luminosity_fb", f"= {lumi_fb!r}: must be a number > 0 (fb^-1)")
+                msg = f"= {lumi_fb!r}: must be a number > 0 (fb^-1)"
+                raise CardError("experiment.luminosity_fb", msg)
             self.lumi_fb = float(lumi_fb)
             self.weight_unit = "events"
             self._exposure = self.lumi_fb * const.INV_FB_CM2
@@ -205,7 +209,8 @@ class EEPairProcess(_EEProcess):
         self._check_threshold(self.m1 + self.m2, f"e+e- -> {i} {j}")
         lo, hi = cos_range
         if not -1.0 <= lo < hi <= 1.0:
-            raise CardError("process.cos_range", f"= {cos_range}: need -1 <= lo < hi <= 1")
+            msg = f"= {cos_range}: need -1 <= lo < hi <= 1"
+            raise CardError("process.cos_range", msg)
         self.cos_range = (float(lo), float(hi))
         self.aL, self.aR = zprime_pair_couplings(self.model, ii, jj)
         self._mediators = pair_mediators(self.model, ii, jj)
@@ -260,11 +265,13 @@ class UpsilonProcess(EEPairProcess):
             near = [n for n, v in mes.VECTOR_MESONS.items() if n.startswith("Upsilon") and abs(v.mass - self.sqrt_s) < 0.06]
             if not near:
                 masses = ", ".join(f"{n} {v.mass:.4f}" for n, v in mes.VECTOR_MESONS.items() if n.startswith("Upsilon"))
-                raise PhysicsError(f"no Upsilon resonance within 60 MeV of sqrt(s) = {self.sqrt_s:.5g} GeV ({masses} GeV)")
+                msg = f"no Upsilon resonance within 60 MeV of sqrt(s) = {self.sqrt_s:.5g} GeV ({masses} GeV)"
+                raise PhysicsError(msg)
             resonance = near[0]
         self.meson = mes.vector_meson(resonance)
         if sigma_resonance_nb is None or not (math.isfinite(sigma_resonance_nb) and sigma_resonance_nb > 0):
-            raise CardError("experiment.sigma_resonance_nb", f"= {sigma_resonance_nb!r}: sigma(e+e- -> {resonance}) must be > 0 nb")
+            msg = f"= {sigma_resonance_nb!r}: sigma(e+e- -> {resonance}) must be > 0 nb"
+            raise CardError("experiment.sigma_resonance_nb", msg)
         self.sigma_resonance_nb = float(sigma_resonance_nb)
         self._check_threshold(self.m1 + self.m2, f"{resonance} -> {self.i} {self.j}")
         e_eps = couplings.zprime_em_coupling(self.params)
