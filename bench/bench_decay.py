@@ -48,7 +48,7 @@ def make_block(model, n: int, rng: np.random.Generator):
     x = np.zeros((n, 1, 4))
     d = rng.normal(size=(n, 3))
     d *= (R_TANK_CM * rng.random(n) ** (1.0 / 3.0) / np.linalg.norm(d, axis=1))[:, None]
-    x[:, 0, 1:] = d + [0.0, 0.0, Z_TANK_CM]
+    x[:, 0, 1:] = d + np.array([0.0, 0.0, Z_TANK_CM])
     x[:, 0, 0] = x[:, 0, 3]  # produced at c t = z (light-speed parent neutrino)
     return EventBlock(channel="bench", pdg=[pdg_hnl(6)], status=[1], mother=[-1], p=p, x=x,
                       weight=np.full(n, 1.0 / n), pol=np.full((n, 1), -1.0))

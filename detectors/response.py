@@ -10,6 +10,7 @@ Units: GeV, cm, rad.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -180,7 +181,7 @@ def efficiency_from_dict(table: dict, where: str, key: str) -> Efficiency:
     x, e = table.get("x"), table.get("eff")
     if not (isinstance(x, list) and isinstance(e, list) and len(x) == len(e) >= 2):
         raise DetectorCardError(where, key, "give `value` or two lists `x` and `eff` of equal length >= 2")
-    if any(b <= a for a, b in zip(x, x[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(x)):
         msg = f"{x} must be strictly increasing"
         raise DetectorCardError(where, f"{key}.x", msg)
     if any(not 0.0 <= v <= 1.0 for v in e):

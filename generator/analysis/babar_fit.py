@@ -101,8 +101,8 @@ def read_babar_data(path: str | os.PathLike | None = None) -> BaBarData:
             raise DataFileError(msg)
         return _validate(d["edges_GeV2"], d["observed"], d["background"], str(d.get("label", "")), str(p))
     rows = []
-    for k, line in enumerate(text.splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
+    for k, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.replace(",", " ").split()

@@ -47,8 +47,8 @@ class SamplerStats:
 
     def as_dict(self) -> dict:
         """JSON-ready numbers."""
-        return dict(n_candidates=self.n_candidates, n_accepted=self.n_accepted, n_overweight=self.n_overweight,
-                    max_weight_over_bound=self.max_ratio, bound=self.bound, efficiency=self.efficiency)
+        return {"n_candidates": self.n_candidates, "n_accepted": self.n_accepted, "n_overweight": self.n_overweight,
+                "max_weight_over_bound": self.max_ratio, "bound": self.bound, "efficiency": self.efficiency}
 
 
 @dataclass
@@ -151,7 +151,7 @@ class ThreeBodySampler:
         describes it as an on-shell two-body decay.
         """
         lo23, hi23 = self._rect[2], self._rect[3]
-        for mm, ww in zip(self.med_m, self.med_w):
+        for mm, ww in zip(self.med_m, self.med_w, strict=True):
             if lo23 < mm**2 < hi23 and ww < 0.1 * mm:
                 msg = (
                     f"mediator of mass {mm} GeV is on shell inside the phase space of the three-body "

@@ -91,7 +91,7 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13, refine: bool = True) -> tuple
         # project out the positive-mass directions, then keep an orthonormal basis of the span
         pos = np.array(cols).T if cols else np.zeros((n, 0))
         zero_block = zero_block - pos @ (pos.conj().T @ zero_block)
-        uz, sz, _ = np.linalg.svd(zero_block, full_matrices=False)
+        uz, _sz, _ = np.linalg.svd(zero_block, full_matrices=False)
         cols.extend(uz[:, k] for k in range(n_zero))
     U = np.array(cols).T
     # Eigenvectors of tiny masses (m << max m) are only accurate to ~eps max(m)/gap; replace U by the closest

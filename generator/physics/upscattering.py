@@ -364,7 +364,7 @@ class UpscatteringChannel:
             self.regime == "coherent", float(self.target.Z), float(self.target.N), ffc, ffw, tau3, self.k_F, const.SW2,
             self.boson_m2, self.boson_a, self.boson_gem, self.boson_gnc, self.scalar_m2, self.scalar_a, self.scalar_y,
         )
-        return out.reshape(shape + (2,))
+        return out.reshape((*shape, 2))
 
     def dsigma_dQ2(self, E_nu, Q2, helicity: int | None = None) -> np.ndarray:
         """d sigma / d Q^2 in cm^2 / GeV^2 at E_nu (GeV) and Q2 (GeV^2), zero outside the kinematic limits.
@@ -459,13 +459,13 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
 
     def lepton(g: float, X: np.ndarray) -> complex:
         # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention (generator.model.vertices.vector_vertex)
-        return complex(sum(w * vector_vertex(g, X, j, i, convention)[side] for w, i in zip(weights, light)))
+        return complex(sum(w * vector_vertex(g, X, j, i, convention)[side] for w, i in zip(weights, light, strict=True)))
 
     g_z = const.G_WEAK / (2.0 * const.CW)
     g_nc_zp = cpl.zprime_nc_coupling(p)
     a_zp = lepton(1.0, zprime_neutrino_matrix(spec))
     a_z = lepton(1.0, z_neutrino_matrix(spec))
-    a_s = complex(sum(w * majorana_scalar_couplings(spec.S, j, i)[side] for w, i in zip(weights, light)))
+    a_s = complex(sum(w * majorana_scalar_couplings(spec.S, j, i)[side] for w, i in zip(weights, light, strict=True)))
     m_nucleon = const.M_PROTON if nucleon == "p" else const.M_NEUTRON
     m_avg = 0.5 * (const.M_PROTON + const.M_NEUTRON)
     y_nuc = p.sin_theta * F_N_HIGGS * (m_avg if regime == "coherent" else m_nucleon) / const.V_HIGGS

@@ -105,7 +105,7 @@ def test_toml_and_text_formats_agree(tmp_path):
         assert np.array_equal(getattr(a, key), getattr(b, key))
 
 
-@pytest.mark.parametrize("text, match", [
+@pytest.mark.parametrize(("text", "match"), [
     ("24 30 5 4.5\n31 50 7 6\n", "not contiguous"),
     ("24 30 5 -1\n", "must be > 0"),
     ("24 30 5.5 4\n", "integers"),

@@ -33,8 +33,8 @@ def bp_channel(bp: str, parent: str, daughter: str) -> dict:
     i, j = sp.index(parent), sp.index(daughter)
     aL, aR = majorana_vector_couplings(params.g_X, sp.V, j, i)
     bL, bR = zprime_fermion_couplings(params, "e")
-    return dict(M=sp.mass(parent), m1=sp.mass(daughter), m2=ME, m3=ME, med_m=[params.m_Zprime], med_w=[W_ZPRIME],
-                aL=[aL], aR=[aR], bL=[bL], bR=[bR])
+    return {"M": sp.mass(parent), "m1": sp.mass(daughter), "m2": ME, "m3": ME,
+            "med_m": [params.m_Zprime], "med_w": [W_ZPRIME], "aL": [aL], "aR": [aR], "bL": [bL], "bR": [bR]}
 
 
 def _args(ch):

@@ -371,7 +371,7 @@ def test_detect_main_reads_root_and_writes_outputs(tmp_path):
         sel = t["selected"].array(library="np")
     # two vertices 38 cm apart, both in the fiducial volume: all events are double-vertex events
     assert sel.all() and summary["extra"]["topology yields"]["double vertex (>= 10 cm)"] == pytest.approx(10.0)
-    with pytest.raises(DataFileError, match="events.root"):
+    with pytest.raises(DataFileError, match=r"events.root"):
         detectors.detect_main("microboone", tmp_path / "nothing")
 
 

@@ -166,7 +166,7 @@ def _check_plain(events, blocks, run_info):
         assert ev["n_particles"] == len(ev["P"]) == b.n_particles
         assert ev["n_vertices"] == len(ev["V"]) == 1 + int(np.sum(b.status == 2))
         assert ev["W"][0] == pytest.approx(b.weight[i], rel=RTOL)
-        for pid_, prod, pdg, px, py, pz, e, m, status in ev["P"]:
+        for _pid, prod, pdg, px, py, pz, e, m, status in ev["P"]:
             k = int(np.argmin(np.abs(b.p[i, :, 0] - e)))
             assert pdg == b.pdg[k] and status == b.status[k]
             np.testing.assert_allclose([e, px, py, pz], b.p[i, k], rtol=RTOL, atol=0)
@@ -181,7 +181,7 @@ def _check_plain(events, blocks, run_info):
 def test_plain_text_parse_agrees(run, ascii_file):
     """A second reader (line parser) sees the same particles, vertices (mm) and weights."""
     blocks, run_info = run
-    with open(ascii_file) as fh:
+    with ascii_file.open() as fh:
         lines = fh.read().splitlines()
     assert lines[0].startswith("HepMC::Version") and lines[1] == "HepMC::Asciiv3-START_EVENT_LISTING"
     assert [line for line in lines if line][-1] == "HepMC::Asciiv3-END_EVENT_LISTING"

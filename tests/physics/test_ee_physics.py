@@ -209,7 +209,7 @@ def test_higgsstrahlung_massless_limit_is_b13_and_total():
         s = sqrt_s**2
         got = ee.higgsstrahlung_dsigma_dcos(s, c, m, 0.0, e_eps, e_eps, g_vvs)
         np.testing.assert_allclose(got, ee.b13_dsigma_dcos(s, c, alpha_D, eps2, m), rtol=1e-6)
-        ref, _ = integrate.quad(lambda x: ee.higgsstrahlung_dsigma_dcos(s, x, m, 1.0, e_eps, e_eps, g_vvs), -1, 1,
+        ref, _ = integrate.quad(lambda x, s=s: ee.higgsstrahlung_dsigma_dcos(s, x, m, 1.0, e_eps, e_eps, g_vvs), -1, 1,
                                 epsrel=1e-12)
         assert float(ee.higgsstrahlung_sigma(s, m, 1.0, e_eps, e_eps, g_vvs)) == pytest.approx(ref, rel=1e-9)
 
@@ -237,7 +237,7 @@ def numeric_isr(sqrt_s, m, cos_t, eL, eR):
     prop_t = slash(p1 - k) / (2 * (p1 @ METRIC @ k)) * -1  # (p1 - k)^2 = -2 p1.k
     prop_u = slash(p1 - q) / ((p1 - q) @ METRIC @ (p1 - q))
 
-    def O(a, b):  # photon index a, vector index b
+    def O(a, b):  # noqa: E743 (the amplitude tensor O^{ab}, named as in the physics) photon index a, vector index b
         return e * (vertex(eL, eR, b) @ prop_t @ G[a] + G[a] @ prop_u @ vertex(eL, eR, b))
 
     # polarisation sums with lower indices (the O^{ab} carry upper ones): -g for the photon, -g + q q / m^2 for V

@@ -199,7 +199,7 @@ def test_collider_files():
     assert not y4s.monophoton and y4s.luminosity_fb > 0
     e, p = belle.runs[0].beams()
     assert e[0] == 7.0 and p[0] == 4.0
-    with pytest.raises(CardError, match="10.02, 10.36, 10.58"):
+    with pytest.raises(CardError, match=r"10.02, 10.36, 10.58"):
         babar.run(9.46)
     with pytest.raises(UnknownNameError, match="babar"):
         C.load_collider("babr")
