@@ -103,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     res = run(args.events, args.mode, args.seed)
-    print(f"decay chains N6 -> N5 ee -> N4 ee ee (BP-B, mode {res['mode']}): {res['complete_chains']} of {res['events']} events")
+    print(f"decay chains N6 -> N5 ee -> N4 ee ee (BP-B, mode {res['mode']}): "
+          f"{res['complete_chains']} of {res['events']} events")
     print(f"  {res['chains_per_cpu_s']:,.0f} chains/s per CPU second, {res['chains_per_wall_s']:,.0f} per wall second "
           f"(target >= {TARGET_CHAINS_PER_S:,})")
-    print(f"  peak memory of the decay call {res['peak_tracemalloc_MB']:.1f} MB (input block {res['input_block_MB']:.1f} MB); "
+    print(f"  peak memory of the decay call {res['peak_tracemalloc_MB']:.1f} MB "
+          f"(input block {res['input_block_MB']:.1f} MB); "
           f"process max RSS {res['max_rss_MB']:.0f} MB")
     for label, st in res["accept_reject"].items():
         print(f"  {label}: efficiency {st['efficiency']:.3f}, overweight candidates {st['n_overweight']}")

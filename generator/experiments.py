@@ -6,7 +6,8 @@ Detector coordinates: the beam runs along +z; the detector volume is given in cm
 (centred on the origin unless ``center_cm`` says otherwise); the baseline (m) is the target-detector distance.
 
 TOML keys: name, description, references, pot, baseline_m, fiducial_mass_t, density_g_cm3 (optional),
-composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note / energy_unit ("GeV") / units (normalisation of the flux),
+composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note /
+energy_unit ("GeV") / units (normalisation of the flux),
 [geometry] shape = "sphere" | "cylinder" | "box" with the keys of generator.geometry.volume_from_card.
 """
 
@@ -135,8 +136,9 @@ class Experiment:
         return shipped_flux(self.flux_names.get(flavour, self.flux_name), flavour, scale=self.flux_scale)
 
     # ------------------------------------------------------------------ overrides
-    def with_overrides(self, pot: float | None = None, flux_file: str | None = None, fiducial_mass_t: float | None = None,
-                       flux_scale: float | None = None, flux_file_format: str | None = None) -> Experiment:
+    def with_overrides(self, pot: float | None = None, flux_file: str | None = None,
+                       fiducial_mass_t: float | None = None, flux_scale: float | None = None,
+                       flux_file_format: str | None = None) -> Experiment:
         """A copy with card overrides ([experiment] pot, flux_file, fiducial_mass_t); validated again.
 
         A user flux file is taken to be in nu / cm^2 / GeV / POT unless ``flux_scale`` is given; the
@@ -308,7 +310,8 @@ def load_kaon_experiment(name_or_path: str) -> KaonExperiment:
     if len(zr) != 2 or not all(isinstance(v, NUMBER) for v in zr) or not 0 <= zr[0] < zr[1]:
         msg = f"= {zr}: need [z_min, z_max] with 0 <= z_min < z_max (m)"
         raise DataTableError(path, "decay_volume_z_m", msg)
-    return KaonExperiment(name=d["name"], meson=d["meson"], n_decays=float(d["n_decays"]), acceptance=float(d["acceptance"]),
+    return KaonExperiment(name=d["name"], meson=d["meson"], n_decays=float(d["n_decays"]),
+                          acceptance=float(d["acceptance"]),
                           p_mean=float(d["beam_momentum_GeV"]), p_sigma=float(d["beam_momentum_sigma_GeV"]),
                           z_min=float(zr[0]) * const.M_TO_CM, z_max=float(zr[1]) * const.M_TO_CM, path=path)
 

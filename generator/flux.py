@@ -511,5 +511,5 @@ def shipped_flux(name: str, flavour: str = "nu_mu", scale: float = 1.0) -> Param
 
 
 __all__ = ["AREA_UNITS", "ENERGY_UNITS", "FLAVOURS", "NORMALISATIONS", "Flux", "FluxFileSpec", "ParamFlux",
-           "TableFlux", "as_flux_spec", "available_fluxes", "check_card_keys", "check_flux_file", "plausibility", "read_flux_table",
-           "shipped_flux", "spec_from_card", "warn_if_implausible"]
+           "TableFlux", "as_flux_spec", "available_fluxes", "check_card_keys", "check_flux_file", "plausibility",
+           "read_flux_table", "shipped_flux", "spec_from_card", "warn_if_implausible"]

@@ -36,7 +36,8 @@ def _vec3(v, key: str) -> np.ndarray:
     return arr
 
 
-def _slab(o: np.ndarray, d: np.ndarray, lo: float | np.ndarray, hi: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _slab(o: np.ndarray, d: np.ndarray, lo: float | np.ndarray,
+          hi: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Interval of t with lo <= o + t d <= hi (slab method), elementwise; (-inf, inf) or empty when d = 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t1 = (lo - o) / d

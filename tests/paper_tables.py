@@ -100,7 +100,8 @@ def rounding_envelope(bp: str, quantity, n: int = 300, seed: int = 7) -> tuple[f
 
     def pert(strs, scale):
         # exact zeros of Table III are structural (Lambda_3 = 0), keep them
-        return np.array([float(x) + (0.0 if float(x) == 0 else rng.uniform(-1, 1) * half_unit(x)) for x in strs]) * scale
+        return np.array([float(x) + (0.0 if float(x) == 0 else rng.uniform(-1, 1) * half_unit(x))
+                         for x in strs]) * scale
 
     vals = []
     for _ in range(n):

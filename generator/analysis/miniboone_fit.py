@@ -248,7 +248,8 @@ def fig2_plot(fit: MiniBooNEFit, comps: dict[str, np.ndarray], release: dict, pa
     colors = {"N5": "#3182bd", "N6": "#e7298a"}
     parts = []
     for label, h in comps.items():
-        style = {"color": colors.get(label.split()[0], "#66c2a5"), "hatch": "///" if label.split()[-1] == "coherent" else None}
+        style = {"color": colors.get(label.split()[0], "#66c2a5"),
+                 "hatch": "///" if label.split()[-1] == "coherent" else None}
         parts.append((f"{label} (x {fit.mu:.3g})", fit.mu * np.asarray(h), style))
     spec = PlotSpec(
         title=f"MiniBooNE nu-mode e-like: best fit mu = {fit.mu:.3g} +- {fit.mu_err:.2g}, "

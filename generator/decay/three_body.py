@@ -251,7 +251,8 @@ class ThreeBodySampler:
             todo = todo[~acc]
         return out
 
-    def weighted(self, n: int, rng: np.random.Generator, spin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def weighted(self, n: int, rng: np.random.Generator,
+                 spin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """n weighted decays at rest: momenta (n, 3, 4) [GeV] and weights [GeV] with sum(weights) -> Gamma.
 
         weight = |M|^2 * (Dalitz rectangle area) / (256 pi^3 M^3) / n (zero outside the Dalitz region), the

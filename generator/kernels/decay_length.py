@@ -89,7 +89,8 @@ def lab_decay_length(p: np.ndarray, mass, ctau0_cm: float) -> np.ndarray:
     return np.linalg.norm(p[..., 1:4], axis=-1) / np.asarray(mass, dtype=float) * ctau0_cm
 
 
-def sample_decay_vertices(x0: np.ndarray, p: np.ndarray, mass, ctau0_cm: float, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sample_decay_vertices(x0: np.ndarray, p: np.ndarray, mass, ctau0_cm: float,
+                          u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Decay vertices (n, 4) = (c*t, x, y, z) in cm of particles produced at x0 (n, 4) [cm].
 
     p : (n, 4) lab four-momenta (GeV); mass : GeV (scalar or (n,)); ctau0_cm : proper decay length

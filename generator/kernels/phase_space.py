@@ -188,7 +188,8 @@ def three_body_rest(
 
 
 def isotropic_directions(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
-    """Unit vectors (n, 3) uniform on the sphere from uniform numbers u1, u2 in [0, 1): cos(theta) = 2u1 - 1, phi = 2 pi u2."""
+    """Unit vectors (n, 3) uniform on the sphere from uniform numbers u1, u2 in [0, 1):
+    cos(theta) = 2u1 - 1, phi = 2 pi u2."""
     c = 2.0 * np.asarray(u1) - 1.0
     s = np.sqrt(np.clip(1.0 - c * c, 0.0, None))
     phi = 2.0 * np.pi * np.asarray(u2)

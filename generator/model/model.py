@@ -28,7 +28,8 @@ class Model:
     Parameters
     ----------
     params : ModelParameters (masses in GeV).
-    convention : vector-vertex convention for Majorana pairs (default: params.vertex_convention), one of ``vertices.CONVENTIONS``:
+    convention : vector-vertex convention for Majorana pairs (default: params.vertex_convention),
+        one of ``vertices.CONVENTIONS``:
         "majorana" (default, physical: a_R = -a_L^*, 1/2 for identical pairs) or "paper" (a_R = -a_L, no 1/2,
         which reproduces Tables I/II of the paper; see generator/model/vertices.py).
     """

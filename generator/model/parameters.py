@@ -174,7 +174,8 @@ class ModelParameters:
             msg = f"= {self.m_Zprime} GeV: the model (Eq. 3) assumes m_Z' << m_Z; allowed < {0.5 * const.M_Z:.1f} GeV"
             raise CardError("model.m_Zprime_GeV", msg)
         if self.vertex_convention not in VERTEX_CONVENTIONS:
-            raise UnknownNameError("vertex convention (model.vertex_convention)", self.vertex_convention, VERTEX_CONVENTIONS)
+            raise UnknownNameError("vertex convention (model.vertex_convention)", self.vertex_convention,
+                                   VERTEX_CONVENTIONS)
         if not (math.isfinite(self.sin_theta) and abs(self.sin_theta) < 1):
             msg = f"= {self.sin_theta}: must satisfy |sin theta| < 1"
             raise CardError("model.sin_theta", msg)

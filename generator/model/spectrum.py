@@ -49,8 +49,9 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13, refine: bool = True) -> tuple
 
     Method: for M = B + iC (B, C real symmetric), u = x + i y with M u* = m u is equivalent to the
     real symmetric eigenproblem [[B, C], [C, -B]] (x, y) = m (x, y), whose spectrum is {+m_i, -m_i}.
-    The n largest eigenpairs give W = (u_1 ...), M = W diag(m) W^T, and U = W*; eigenvectors of distinct eigenvalues of a real symmetric matrix
-    are orthogonal, which makes the complex columns orthonormal, degenerate masses included. For
+    The n largest eigenpairs give W = (u_1 ...), M = W diag(m) W^T, and U = W*; eigenvectors of distinct
+    eigenvalues of a real symmetric matrix are orthogonal, which makes the complex columns orthonormal,
+    degenerate masses included. For
     (numerically) zero masses the +0/-0 pairs mix, so that cluster is re-orthonormalised in C^n by
     an SVD of all its vectors. A final phase rotation makes every diagonal entry real and >= 0.
 

@@ -332,7 +332,8 @@ class UpscatteringChannel:
         if np.any(bad):
             first = float(np.ravel(e)[np.flatnonzero(np.ravel(bad))[0]])
             msg = (f"{self.name}: E_nu = {first:.6g} GeV is at or below the threshold "
-                   f"E_th = m_N + m_N^2/2M = {self.threshold:.6g} GeV (m_N = {self.m_N:.6g} GeV, M = {self.M:.6g} GeV); "
+                   f"E_th = m_N + m_N^2/2M = {self.threshold:.6g} GeV "
+                   f"(m_N = {self.m_N:.6g} GeV, M = {self.M:.6g} GeV); "
                    f"allowed: E_nu > E_th")
             raise KinematicallyClosedError(msg)
 
@@ -420,7 +421,8 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
                  ) -> UpscatteringChannel:
     """Build the couplings of one upscattering channel.
 
-    model: Model, ModelParameters or Spectrum (generator.model.model.as_model). final_hnl: "N4".."N8". target_name: see targets.toml.
+    model: Model, ModelParameters or Spectrum (generator.model.model.as_model). final_hnl: "N4".."N8".
+    target_name: see targets.toml.
     regime: "coherent" or "incoherent"; nucleon: "p" or "n" for incoherent (H1: "p" only).
     neutrino: "nu_mu", "nu_e", ..., "nu_mu_bar". pauli_blocking: Fermi-gas factor for bound nucleons.
     m_N: override of the HNL mass in GeV (for scans); default the spectrum mass.
@@ -458,8 +460,10 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     convention = mod.convention
 
     def lepton(g: float, X: np.ndarray) -> complex:
-        # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention (generator.model.vertices.vector_vertex)
-        return complex(sum(w * vector_vertex(g, X, j, i, convention)[side] for w, i in zip(weights, light, strict=True)))
+        # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention
+        # (generator.model.vertices.vector_vertex)
+        return complex(sum(w * vector_vertex(g, X, j, i, convention)[side]
+                           for w, i in zip(weights, light, strict=True)))
 
     g_z = const.G_WEAK / (2.0 * const.CW)
     g_nc_zp = cpl.zprime_nc_coupling(p)

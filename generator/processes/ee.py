@@ -98,7 +98,8 @@ def pair_mediators(model: Model, i: int, j: int):
 
 def zprime_branching_ratio(model: Model, i: str, j: str) -> float:
     """B(Z' -> N_i N_j) (dimensionless) from the model's Z' channels."""
-    return sum(c.width_GeV for c in model.decay_channels("Z'") if sorted(c.daughters) == sorted((i, j))) / model.width("Z'")
+    width_ij = sum(c.width_GeV for c in model.decay_channels("Z'") if sorted(c.daughters) == sorted((i, j)))
+    return width_ij / model.width("Z'")
 
 
 def electron_couplings(params: ModelParameters) -> tuple[float, float]:
@@ -124,7 +125,8 @@ class _EEProcess:
         pe, pp = beam_momenta(*beams)
         rs_beams = math.sqrt(minkowski_square(pe + pp))
         if abs(rs_beams - sqrt_s) > 1e-3 * sqrt_s:
-            msg = f"= {sqrt_s} GeV disagrees with the beams {beams} GeV (sqrt(s) = {rs_beams:.5g} GeV); allowed: within 0.1%"
+            msg = (f"= {sqrt_s} GeV disagrees with the beams {beams} GeV (sqrt(s) = {rs_beams:.5g} GeV); "
+                   "allowed: within 0.1%")
             raise CardError("experiment.sqrt_s_GeV", msg)
         self.sqrt_s = rs_beams
         self.s = rs_beams**2
@@ -136,7 +138,8 @@ class _EEProcess:
             self.weight_unit = "cm2"
             self._exposure = 1.0
         else:
-            if isinstance(lumi_fb, bool) or not isinstance(lumi_fb, numbers.Real) or not (math.isfinite(lumi_fb) and lumi_fb > 0):
+            if (isinstance(lumi_fb, bool) or not isinstance(lumi_fb, numbers.Real)
+                    or not (math.isfinite(lumi_fb) and lumi_fb > 0)):
                 msg = f"= {lumi_fb!r}: must be a number > 0 (fb^-1)"
                 raise CardError("experiment.luminosity_fb", msg)
             self.lumi_fb = float(lumi_fb)
@@ -164,7 +167,8 @@ class _EEProcess:
         P = np.broadcast_to(self._P_total, (cos_theta.shape[0], 4))
         return boost_to_lab(cm, P)
 
-    def _block(self, products: np.ndarray, pdg_out: list[int], weight: np.ndarray, info: dict, names_out: list[str]) -> EventBlock:
+    def _block(self, products: np.ndarray, pdg_out: list[int], weight: np.ndarray, info: dict,
+               names_out: list[str]) -> EventBlock:
         n = products.shape[0]
         P = 2 + len(pdg_out)
         p = np.empty((n, P, 4))
@@ -262,7 +266,8 @@ class UpsilonProcess(EEPairProcess):
                  beams: tuple[float, float] | None = None):
         super().__init__(model, sqrt_s, lumi_fb, i, j, beams)
         if resonance is None:
-            near = [n for n, v in mes.VECTOR_MESONS.items() if n.startswith("Upsilon") and abs(v.mass - self.sqrt_s) < 0.06]
+            near = [n for n, v in mes.VECTOR_MESONS.items()
+                    if n.startswith("Upsilon") and abs(v.mass - self.sqrt_s) < 0.06]
             if not near:
                 masses = ", ".join(f"{n} {v.mass:.4f}" for n, v in mes.VECTOR_MESONS.items() if n.startswith("Upsilon"))
                 msg = f"no Upsilon resonance within 60 MeV of sqrt(s) = {self.sqrt_s:.5g} GeV ({masses} GeV)"
@@ -358,7 +363,8 @@ class ISRProcess(_EEProcess):
         self._check_threshold(self.m_zp, "e+e- -> gamma Z'")
         lo, hi = (float(v) for v in cos_range)
         if not -1.0 < lo < hi < 1.0:
-            msg = f"= {cos_range}: the photon window must satisfy -1 < lo < hi < 1 (collinear ISR diverges without a cut)"
+            msg = (f"= {cos_range}: the photon window must satisfy -1 < lo < hi < 1 "
+                   "(collinear ISR diverges without a cut)")
             raise CardError("process.isr_cos_theta_cm", msg)
         self.cos_range = (lo, hi)
         self._t = (math.atanh(lo), math.atanh(hi))
@@ -387,7 +393,8 @@ class ISRProcess(_EEProcess):
         phi = rng.uniform(0.0, 2.0 * math.pi, size=c.shape[0])
         prod = self._to_lab_two_body(0.0, self.m_zp, c, phi)
         prod[:, 0, 0] = np.sqrt(np.sum(prod[:, 0, 1:] ** 2, axis=1))  # massless photon exactly
-        info = {"cos_theta_cm": c, "E_gamma_cm": np.full(c.shape[0], eephys.isr_photon_energy_cm(self.sqrt_s, self.m_zp))}
+        info = {"cos_theta_cm": c,
+                "E_gamma_cm": np.full(c.shape[0], eephys.isr_photon_energy_cm(self.sqrt_s, self.m_zp))}
         return self._block(prod, [P.pdg("gamma"), P.pdg("Z'")], weight, info, ["gamma", P.record_name("Z'")])
 
 

@@ -75,7 +75,8 @@ def build_channels(model, production: str, collider: str = "babar", final_hnl=No
                 if production == "ee_pair":
                     proc = EEPairProcess(model, run.sqrt_s, lumi, a, b, beams=beams)
                 else:
-                    proc = UpsilonProcess(model, run.sqrt_s, lumi, a, b, run.sigma_resonance_nb, run.resonance, beams=beams)
+                    proc = UpsilonProcess(model, run.sqrt_s, lumi, a, b, run.sigma_resonance_nb, run.resonance,
+                                          beams=beams)
                 out.append(ChannelSpec(proc, production, a + b, target=run.label, exposure=exposure, extra=dict(extra)))
         elif production == "higgsstrahlung":
             proc = HiggsstrahlungProcess(model, run.sqrt_s, lumi, beams=beams)

@@ -91,7 +91,8 @@ class KaonDecayProcess:
         self.ctau = mes.pseudoscalar_ctau(meson)
         for key, val, strict in (("n_kaon_decays", n_decays, True), ("beam_momentum_GeV", p_mean, True),
                                  ("beam_momentum_sigma_GeV", p_sigma, False)):
-            if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or val < 0 or (strict and val == 0):
+            if (isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or val < 0
+                    or (strict and val == 0)):
                 card_key = f"experiment.{key}"
                 msg = f"= {val!r}: must be a number {'>' if strict else '>='} 0"
                 raise CardError(card_key, msg)

@@ -122,7 +122,8 @@ def _write_run(tmp_path: Path, m2: np.ndarray, w: np.ndarray, cutflow: list) -> 
 
     run = tmp_path / "babar_test"
     run.mkdir()
-    cols = {"M_miss2": np.append(m2, 30.0), "weight": np.append(w, 1e3), "selected": np.append(np.ones(len(m2), bool), False)}
+    cols = {"M_miss2": np.append(m2, 30.0), "weight": np.append(w, 1e3),
+            "selected": np.append(np.ones(len(m2), bool), False)}
     with uproot.recreate(run / "reco.root") as f:
         f.mktree("reco", {k: v.dtype for k, v in cols.items()})
         f["reco"].extend(cols)

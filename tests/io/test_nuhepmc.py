@@ -328,9 +328,12 @@ def test_flux_averaged_cross_section_with_two_targets():
 
     pot, phi, n_c = 1e20, 5e-10, 1e30
     chans = [
-        {"name": "coh", "target_pdg": 1000060120, "nucleon": None, "sigma_per_scatterer_cm2": 3e-39, "n_scatterers": n_c},
-        {"name": "incp", "target_pdg": 1000060120, "nucleon": "p", "sigma_per_scatterer_cm2": 2e-40, "n_scatterers": 6 * n_c},
-        {"name": "h", "target_pdg": 1000010010, "nucleon": "p", "sigma_per_scatterer_cm2": 1e-40, "n_scatterers": 2 * n_c},
+        {"name": "coh", "target_pdg": 1000060120, "nucleon": None, "sigma_per_scatterer_cm2": 3e-39,
+         "n_scatterers": n_c},
+        {"name": "incp", "target_pdg": 1000060120, "nucleon": "p", "sigma_per_scatterer_cm2": 2e-40,
+         "n_scatterers": 6 * n_c},
+        {"name": "h", "target_pdg": 1000010010, "nucleon": "p", "sigma_per_scatterer_cm2": 1e-40,
+         "n_scatterers": 2 * n_c},
     ]
     for c in chans:
         c.update(pot=pot, flux_integral_per_cm2_per_pot=phi, neutrino="nu_mu", production="upscattering",

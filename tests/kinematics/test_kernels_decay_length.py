@@ -81,7 +81,8 @@ def test_particle_at_rest_inside_and_outside():
     # forced interval starting at 0 (origin inside the volume): probability 1; starting beyond: 0
     _x2, prob = sample_decay_vertices_in(np.zeros((n, 4)), p, 0.22, 0.14, np.zeros(n), np.full(n, 10.0), rng.random(n))
     assert np.all(prob == 1.0)
-    _x3, prob3 = sample_decay_vertices_in(np.zeros((n, 4)), p, 0.22, 0.14, np.full(n, 5.0), np.full(n, 10.0), rng.random(n))
+    _x3, prob3 = sample_decay_vertices_in(np.zeros((n, 4)), p, 0.22, 0.14, np.full(n, 5.0), np.full(n, 10.0),
+                                          rng.random(n))
     assert np.all(prob3 == 0.0)
 
 

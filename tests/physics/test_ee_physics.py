@@ -156,7 +156,8 @@ def test_z_to_hnl_pair_b5():
     g_x, chi = math.sqrt(4 * math.pi * alpha_D), math.sqrt(eps2) / const.CW
     b5 = ee.z_to_hnl_pair_width_b5(0.3, alpha_D, eps2)
     assert ee.z_to_hnl_pair_width(g_x, chi, math.sqrt(0.3), 1e-9, 1e-9, identical=True) == pytest.approx(b5, rel=1e-12)
-    assert ee.z_to_hnl_pair_width(g_x, chi, 1j * math.sqrt(0.3), 1e-9, 1e-9, identical=False) == pytest.approx(2 * b5, rel=1e-12)
+    assert ee.z_to_hnl_pair_width(g_x, chi, 1j * math.sqrt(0.3), 1e-9, 1e-9, identical=False) == pytest.approx(
+        2 * b5, rel=1e-12)
     # The paper quotes 0.17 MeV at alpha_D |V|^2 eps^2 = 4.6e-4; the printed formula gives 4 pi times that
     # (its number uses g_X^2 -> alpha_D). Tolerance 10%: s_W^2 on-shell (0.223) vs MS-bar (0.231), 2-digit rounding.
     b5_unit = ee.z_to_hnl_pair_width_b5(1.0, 1.0, 4.6e-4)
@@ -300,5 +301,6 @@ def test_vector_br_equals_paper_closed_formula():
     eps2, m = 4.6e-4, 1.25
     for name, v in mes.VECTOR_MESONS.items():
         f, M, Q = v.decay_constant, v.mass, v.quark_charge
-        closed = const.ALPHA_EM * (math.sqrt(4 * math.pi) * math.sqrt(eps2) * Q) ** 2 / v.width * M**3 * f**2 / (3 * (M**2 - m**2) ** 2)
+        closed = (const.ALPHA_EM * (math.sqrt(4 * math.pi) * math.sqrt(eps2) * Q) ** 2 / v.width * M**3 * f**2
+                  / (3 * (M**2 - m**2) ** 2))
         assert mes.vector_br_coefficient(name, m, eps2) == pytest.approx(closed, rel=1e-12), name

@@ -117,7 +117,8 @@ def _sm_z_channel(target_name):
 
 def test_massless_limit_reproduces_freedman_cevns():
     """d sigma/dT = G_F^2 M Q_W^2 / (4 pi) (1 - T/E - M T / 2E^2) F^2 (Freedman, PRD 9 (1974) 1389),
-    Q_W F = N F_w - (1 - 4 s_W^2) Z F_ch (neutron and charge form factors), T = Q^2 / 2M. Tolerance 1e-4: Q^2/m_Z^2 < 1e-5 and m_N^2 / Q^2 < 1e-6."""
+    Q_W F = N F_w - (1 - 4 s_W^2) Z F_ch (neutron and charge form factors), T = Q^2 / 2M.
+    Tolerance 1e-4: Q^2/m_Z^2 < 1e-5 and m_N^2 / Q^2 < 1e-6."""
     for tname in ("C12", "Ar40"):
         ch = _sm_z_channel(tname)
         t = ch.target
@@ -127,7 +128,8 @@ def test_massless_limit_reproduces_freedman_cevns():
         T = Q2 / (2 * M)
         nff = ff.nuclear_ff_params(t.name, t.Z, t.A)
         # weak charge with the neutron (weak) and proton (charge) form factors
-        qwF = t.N * ff.nuclear_form_factor(Q2, nff.weak) - (1 - 4 * const.SW2) * t.Z * ff.nuclear_form_factor(Q2, nff.charge)
+        qwF = (t.N * ff.nuclear_form_factor(Q2, nff.weak)
+               - (1 - 4 * const.SW2) * t.Z * ff.nuclear_form_factor(Q2, nff.charge))
         ref = const.G_FERMI**2 * M * qwF**2 / (4 * math.pi) * (1 - T / E - M * T / (2 * E**2))
         got = ch.dsigma_dQ2(np.full(3, E), Q2) * 2 * M / const.GEV2_TO_CM2  # d sigma/dT in GeV^-3
         np.testing.assert_allclose(got, ref, rtol=2e-5)
@@ -136,7 +138,8 @@ def test_massless_limit_reproduces_freedman_cevns():
 def test_pointlike_zprime_limit_and_z_squared_scaling():
     """Q^2 << m_Z'^2, m_N -> 0: d sigma/dQ^2 = (a e eps Z)^2 / (4 pi m_Z'^4) (1 - T/E - M T/2E^2) F^2 with
     a = g_X |U_mu3 V_3j| (Eq. 3 EM piece, Appendix A). With only the Z' EM coupling kept the agreement is
-    2e-5 (left: the Z' coupling to the neutrino NC current, C_3j, ~2e-6 of the amplitude); the full channel adds the SM Z exchange through C_3j = U_mu3^* U_mu5
+    2e-5 (left: the Z' coupling to the neutrino NC current, C_3j, ~2e-6 of the amplitude); the full channel adds
+    the SM Z exchange through C_3j = U_mu3^* U_mu5
     (|U_mu5| ~ 1e-3, amplitude ~2e-3 of the Z' one) and the NC part of the Z', hence 1e-2 for it.
     The EM-only ratio Ar/C (Fe/C) then scales as Z^2 once F and the recoil factor are divided out."""
     p = SPEC.params

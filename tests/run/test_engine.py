@@ -25,7 +25,8 @@ class Toy:
         from scipy.special import erf
 
         def one(mu):
-            return self.s * math.sqrt(math.pi / 2) * (erf((1 - mu) / (math.sqrt(2) * self.s)) + erf(mu / (math.sqrt(2) * self.s)))
+            return self.s * math.sqrt(math.pi / 2) * (erf((1 - mu) / (math.sqrt(2) * self.s))
+                                                      + erf(mu / (math.sqrt(2) * self.s)))
 
         return self.A * one(0.3) * one(0.6)
 
