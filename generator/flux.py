@@ -288,19 +288,19 @@ def _parse(path: Path) -> tuple[np.ndarray, list[str], list[int]]:
         if width is None:
             width = len(vals)
         elif len(vals) != width:
-            msg_0 = f"flux file {str(path)!r}, line {i}: {len(vals)} columns, but the first data row has {width}"
-            raise FluxFileError(msg_0)
+            msg = f"flux file {str(path)!r}, line {i}: {len(vals)} columns, but the first data row has {width}"
+            raise FluxFileError(msg)
         if not all(math.isfinite(v) for v in vals):
-            msg_0 = f"flux file {str(path)!r}, line {i}: non-finite value in {s[:60]!r}"
-            raise FluxFileError(msg_0)
+            msg = f"flux file {str(path)!r}, line {i}: non-finite value in {s[:60]!r}"
+            raise FluxFileError(msg)
         rows.append(vals)
         linenos.append(i)
     if not rows:
-        msg_0 = f"flux file {str(path)!r} is empty: no data rows (comments start with #)"
-        raise FluxFileError(msg_0)
+        msg = f"flux file {str(path)!r} is empty: no data rows (comments start with #)"
+        raise FluxFileError(msg)
     if len(rows) < 2:
-        msg_0 = f"flux file {str(path)!r}: found {len(rows)} data row; need at least 2"
-        raise FluxFileError(msg_0)
+        msg = f"flux file {str(path)!r}: found {len(rows)} data row; need at least 2"
+        raise FluxFileError(msg)
     if width < 2:
         msg = (f"flux file {str(path)!r}: 1 column; a flux table needs an energy column and flux values: "
                + "; ".join(f"{k} = {v}" for k, v in _EXPECTED.items()))
