@@ -48,7 +48,7 @@ def make_block(model, n: int, rng: np.random.Generator):
     x = np.zeros((n, 1, 4))
     d = rng.normal(size=(n, 3))
     d *= (R_TANK_CM * rng.random(n) ** (1.0 / 3.0) / np.linalg.norm(d, axis=1))[:, None]
-    x[:, 0, 1:] = d + [0.0, 0.0, Z_TANK_CM]
+    x[:, 0, 1:] = d + np.array([0.0, 0.0, Z_TANK_CM])
     x[:, 0, 0] = x[:, 0, 3]  # produced at c t = z (light-speed parent neutrino)
     return EventBlock(channel="bench", pdg=[pdg_hnl(6)], status=[1], mother=[-1], p=p, x=x,
                       weight=np.full(n, 1.0 / n), pol=np.full((n, 1), -1.0))
@@ -103,10 +103,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     res = run(args.events, args.mode, args.seed)
-    print(f"decay chains N6 -> N5 ee -> N4 ee ee (BP-B, mode {res['mode']}): {res['complete_chains']} of {res['events']} events")
+    print(f"decay chains N6 -> N5 ee -> N4 ee ee (BP-B, mode {res['mode']}): "
+          f"{res['complete_chains']} of {res['events']} events")
     print(f"  {res['chains_per_cpu_s']:,.0f} chains/s per CPU second, {res['chains_per_wall_s']:,.0f} per wall second "
           f"(target >= {TARGET_CHAINS_PER_S:,})")
-    print(f"  peak memory of the decay call {res['peak_tracemalloc_MB']:.1f} MB (input block {res['input_block_MB']:.1f} MB); "
+    print(f"  peak memory of the decay call {res['peak_tracemalloc_MB']:.1f} MB "
+          f"(input block {res['input_block_MB']:.1f} MB); "
           f"process max RSS {res['max_rss_MB']:.0f} MB")
     for label, st in res["accept_reject"].items():
         print(f"  {label}: efficiency {st['efficiency']:.3f}, overweight candidates {st['n_overweight']}")

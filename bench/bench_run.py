@@ -13,6 +13,7 @@ removed after each run. Targets: 1e6 events with peak memory below 1 GB, and
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import subprocess
 import sys
@@ -28,10 +29,8 @@ DSGEN = [sys.executable, "-m", "generator.cli"]
 def tree_rss(proc: psutil.Process) -> int:
     total = 0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
             total += p.memory_info().rss
-        except (psutil.NoSuchProcess, psutil.AccessDenied):
-            pass
     return total
 
 
@@ -53,7 +52,8 @@ def run_once(card: str, n: int, workers: int, extra: list[str]) -> dict:
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
     shutil.rmtree(out, ignore_errors=True)
     if child.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({child.returncode}):\n{err[-2000:]}")
+        msg = f"{' '.join(cmd)} failed ({child.returncode}):\n{err[-2000:]}"
+        raise SystemExit(msg)
     return {"events": n, "workers": workers, "wall_s": wall, "events_per_s": n / wall, "peak_MB": peak / 1e6,
             "output_MB": size / 1e6}
 

@@ -10,6 +10,7 @@ Units: GeV, cm, rad.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -79,7 +80,8 @@ def angular_from_dict(table: dict, where: str, key: str) -> AngularResolution:
     _check_keys(where, key, table, ("unit", "stochastic", "power", "constant"))
     unit = table.get("unit", "rad")
     if unit not in _ANGLE_UNITS:
-        raise UnknownNameError(f"angle unit in {where} `{key}`", str(unit), _ANGLE_UNITS)
+        what = f"angle unit in {where} `{key}`"
+        raise UnknownNameError(what, str(unit), _ANGLE_UNITS)
     f = _ANGLE_UNITS[unit]
     return AngularResolution(f * _num(where, key, table, "stochastic", 0.0, nonneg=True),
                              _num(where, key, table, "power", 0.5, nonneg=True),
@@ -173,16 +175,20 @@ def efficiency_from_dict(table: dict, where: str, key: str) -> Efficiency:
     if "value" in table:
         v = _num(where, key, table, "value")
         if not 0.0 <= v <= 1.0:
-            raise DetectorCardError(where, f"{key}.value", f"= {v}: an efficiency must be in [0, 1]")
+            msg = f"= {v}: an efficiency must be in [0, 1]"
+            raise DetectorCardError(where, f"{key}.value", msg)
         return Efficiency(value=v)
     x, e = table.get("x"), table.get("eff")
     if not (isinstance(x, list) and isinstance(e, list) and len(x) == len(e) >= 2):
         raise DetectorCardError(where, key, "give `value` or two lists `x` and `eff` of equal length >= 2")
-    if any(b <= a for a, b in zip(x, x[1:], strict=False)):
-        raise DetectorCardError(where, f"{key}.x", f"{x} must be strictly increasing")
+    if any(b <= a for a, b in itertools.pairwise(x)):
+        msg = f"{x} must be strictly increasing"
+        raise DetectorCardError(where, f"{key}.x", msg)
     if any(not 0.0 <= v <= 1.0 for v in e):
-        raise DetectorCardError(where, f"{key}.eff", f"{e}: efficiencies must be in [0, 1]")
+        msg = f"{e}: efficiencies must be in [0, 1]"
+        raise DetectorCardError(where, f"{key}.eff", msg)
     outside = table.get("outside", "clamp")
     if outside not in ("clamp", "zero"):
-        raise UnknownNameError(f"`outside` in {where} `{key}`", str(outside), ("clamp", "zero"))
+        what = f"`outside` in {where} `{key}`"
+        raise UnknownNameError(what, str(outside), ("clamp", "zero"))
     return Efficiency(None, tuple(float(v) for v in x), tuple(float(v) for v in e), outside)

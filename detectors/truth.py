@@ -53,7 +53,8 @@ EVENT_FIELDS = ("weight", "channel", "regime", "target", "E_nu", "Q2")
 TRUTH_COLUMNS = (
     "prim_vtx", "prim_t", "pair", "n_pair", "hnl", "n_hnl", "proton_T", "recoil_T", "muon_p",
     "has_muon", "kaon_p", "has_kaon", "photon_p", "n_photon", "beam_p", "nu_p",
-) + EVENT_FIELDS
+    *EVENT_FIELDS,
+)
 
 
 @kernel
@@ -262,7 +263,7 @@ def _flat(events: ak.Array, field: str, dtype) -> np.ndarray:
 def check_fields(events: ak.Array, source: str = "events") -> None:
     """Raise DataFileError if the event record lacks a required field (names the missing ones)."""
     fields = set(ak.fields(events))
-    missing = [f for f in REQUIRED_PARTICLE_FIELDS + ("weight",) if f not in fields]
+    missing = [f for f in (*REQUIRED_PARTICLE_FIELDS, "weight") if f not in fields]
     if missing:
         msg = (f"{source}: missing branch(es) {', '.join(missing)}; the detector input needs the TTree "
                f"'events' with {', '.join(REQUIRED_PARTICLE_FIELDS)} per particle and 'weight' per event "

@@ -77,37 +77,39 @@ class ModelSection:
             _choice(f"{section}.vertex_convention", self.vertex_convention, ("majorana", "paper"))
         kin = [k for k in ("epsilon2", "epsilon", "chi") if getattr(self, k) is not None]
         if len(kin) > 1:
-            msg = f"{section}.{kin[1]}"
-            raise CardError(msg, f"give only one of epsilon2, epsilon, chi (got {', '.join(kin)})")
+            key = f"{section}.{kin[1]}"
+            msg = f"give only one of epsilon2, epsilon, chi (got {', '.join(kin)})"
+            raise CardError(key, msg)
         dark = [k for k in ("alpha_D", "g_X") if getattr(self, k) is not None]
         if len(dark) > 1:
-            msg = f"{section}.g_X"
-            raise CardError(msg, "give only one of alpha_D, g_X")
+            key = f"{section}.g_X"
+            raise CardError(key, "give only one of alpha_D, g_X")
         if self.preset is None:
             required = ["flavours", "M_D_GeV", "M_N_GeV", "Lambda_L_GeV", "Lambda_R_GeV", "M_X_GeV",
                         "m_Zprime_GeV", "m_phiprime_GeV"]
             for k in required:
                 if getattr(self, k) is None:
-                    msg = f"{section}.{k}"
-                    raise CardError(msg, "missing (required when no preset is given)")
+                    key = f"{section}.{k}"
+                    raise CardError(key, "missing (required when no preset is given)")
             if not kin:
-                msg = f"{section}.epsilon2"
-                raise CardError(msg, "missing: give one of epsilon2, epsilon, chi")
+                key = f"{section}.epsilon2"
+                raise CardError(key, "missing: give one of epsilon2, epsilon, chi")
             if not dark:
-                msg = f"{section}.alpha_D"
-                raise CardError(msg, "missing: give one of alpha_D, g_X")
+                key = f"{section}.alpha_D"
+                raise CardError(key, "missing: give one of alpha_D, g_X")
         for k in ("m_Zprime_GeV", "m_phiprime_GeV", "epsilon2", "epsilon", "chi", "alpha_D", "g_X"):
             _positive(f"{section}.{k}", getattr(self, k))
         if self.M_N_GeV is not None and len(self.M_N_GeV) < 1:
-            msg = f"{section}.M_N_GeV"
-            raise CardError(msg, "[] must list n >= 1 sterile masses")
+            key = f"{section}.M_N_GeV"
+            raise CardError(key, "[] must list n >= 1 sterile masses")
         for k in ("M_X_GeV",):
             v = getattr(self, k)
             vals = v if isinstance(v, list) else ([] if v is None else [v])
             for x in vals:
                 if x == 0:
-                    msg = f"{section}.{k}"
-                    raise CardError(msg, f"= {v}: vector-like masses must be non-zero")
+                    key = f"{section}.{k}"
+                    msg = f"= {v}: vector-like masses must be non-zero"
+                    raise CardError(key, msg)
 
     def to_parameters(self) -> ModelParameters:
         """Typed model parameters (GeV), preset first, then the explicit keys on top."""
@@ -168,7 +170,8 @@ def _matrix(key: str, value, rows_first: bool) -> np.ndarray:
         return arr[None, :] if rows_first else arr[:, None]
     lens = {len(r) for r in value if isinstance(r, list)}
     if len(lens) != 1 or not all(isinstance(r, list) for r in value):
-        raise CardError(key, f"{value!r} must be a list of numbers or a rectangular list of lists")
+        msg = f"{value!r} must be a list of numbers or a rectangular list of lists"
+        raise CardError(key, msg)
     return np.array(value, dtype=float)
 
 
@@ -195,8 +198,8 @@ class RunSection:
 
     def validate(self, section: str) -> None:
         if self.n_events is not None and self.n_events_per_channel is not None:
-            msg = f"{section}.n_events_per_channel"
-            raise CardError(msg, "give only one of n_events (total, shared by rate) "
+            key = f"{section}.n_events_per_channel"
+            raise CardError(key, "give only one of n_events (total, shared by rate) "
                             "and n_events_per_channel")
         _positive(f"{section}.n_events", self.n_events)
         _positive(f"{section}.n_events_per_channel", self.n_events_per_channel)
@@ -204,11 +207,13 @@ class RunSection:
         _positive(f"{section}.evals_per_iter", self.evals_per_iter)
         _positive(f"{section}.n_shards", self.n_shards)
         if not 0 <= self.seed < MAX_SEED:
-            msg = f"{section}.seed"
-            raise CardError(msg, f"= {self.seed}: must satisfy 0 <= seed < 2^63 = {MAX_SEED}")
+            key = f"{section}.seed"
+            msg = f"= {self.seed}: must satisfy 0 <= seed < 2^63 = {MAX_SEED}"
+            raise CardError(key, msg)
         if not 0 <= self.shard < self.n_shards:
-            msg = f"{section}.shard"
-            raise CardError(msg, f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}")
+            key = f"{section}.shard"
+            msg = f"= {self.shard}: must satisfy 0 <= shard < n_shards = {self.n_shards}"
+            raise CardError(key, msg)
 
     @property
     def allocation(self) -> str:
@@ -241,8 +246,8 @@ class _ProcessBase:
 
     def validate(self, section: str) -> None:
         if not self.productions:
-            msg = f"{section}.production"
-            raise CardError(msg, "[] must name at least one production mode")
+            key = f"{section}.production"
+            raise CardError(key, "[] must name at least one production mode")
         _apply_rules(self, "process", section)
 
 
@@ -269,8 +274,8 @@ def _apply_rules(obj, registry_section: str, section: str) -> None:
         if ck.rule is not None:
             msg = ck.rule(getattr(obj, key))
             if msg is not None:
-                msg_0 = f"{section}.{key}"
-                raise CardError(msg_0, msg)
+                card_key = f"{section}.{key}"
+                raise CardError(card_key, msg)
 
 
 def _section_class(name: str, registry_section: str, base: type) -> type:
@@ -305,8 +310,8 @@ class DecaySection:
     def validate(self, section: str) -> None:
         _choice(f"{section}.mode", self.mode, ("all", "forced"))
         if self.mode == "forced" and not self.forced:
-            msg = f"{section}.forced"
-            raise CardError(msg, "missing: mode = 'forced' needs a list of channels")
+            key = f"{section}.forced"
+            raise CardError(key, "missing: mode = 'forced' needs a list of channels")
 
 
 @dataclass
@@ -341,8 +346,8 @@ class DetectorSection:
     def validate(self, section: str) -> None:
         _positive(f"{section}.seed", self.seed, strict=False)
         if self.data_release is not None and not self.data_release.strip():
-            msg = f"{section}.data_release"
-            raise CardError(msg, "is empty: give a directory or leave the key out")
+            key = f"{section}.data_release"
+            raise CardError(key, "is empty: give a directory or leave the key out")
 
     def data_release_path(self, card_path: Path | None) -> Path | None:
         """``data_release`` as a path: relative paths resolved against the directory of the card file
@@ -368,8 +373,9 @@ class XsecSection:
         _positive(f"{section}.E_min_GeV", self.E_min_GeV)
         _positive(f"{section}.n_points", self.n_points)
         if self.E_max_GeV <= self.E_min_GeV:
-            msg = f"{section}.E_max_GeV"
-            raise CardError(msg, f"= {self.E_max_GeV}: must be > E_min_GeV = {self.E_min_GeV}")
+            key = f"{section}.E_max_GeV"
+            msg = f"= {self.E_max_GeV}: must be > E_min_GeV = {self.E_min_GeV}"
+            raise CardError(key, msg)
 
 
 SECTIONS: dict[str, type] = {
@@ -420,16 +426,18 @@ def parse_card(text: str, path: Path | None = None) -> Card:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        msg = "<file>"
-        raise CardError(msg, f"is not valid TOML{where}: {exc}") from None
+        msg = f"is not valid TOML{where}: {exc}"
+        raise CardError("<file>", msg) from None
     for key in data:
         if key not in SECTIONS:
             close = difflib.get_close_matches(key, list(SECTIONS), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise CardError(key, f"unknown section [{key}]; allowed: {', '.join(SECTIONS)}.{hint}")
+            msg = f"unknown section [{key}]; allowed: {', '.join(SECTIONS)}.{hint}"
+            raise CardError(key, msg)
     for key in REQUIRED_SECTIONS:
         if key not in data:
-            raise CardError(key, f"missing section [{key}]{where}")
+            msg = f"missing section [{key}]{where}"
+            raise CardError(key, msg)
     built = {key: _from_table(SECTIONS[key], data[key], key) for key in data}
     card = Card(**built, text=text, path=path)
     check_production_keys(card, {sec: set(data[sec]) for sec in ("process", "experiment") if sec in data})
@@ -450,8 +458,8 @@ def check_production_keys(card: Card, given: dict[str, set[str]]) -> None:
                 continue
             users = users_of(section, key)
             would = f"used only by {', '.join(map(repr, users))}" if users else "used by no production"
-            msg = f"{section}.{key}"
-            raise CardError(msg, f"not used by the card's productions "
+            card_key = f"{section}.{key}"
+            raise CardError(card_key, f"not used by the card's productions "
                             f"({', '.join(p.name for p in prods)}); {would}. Remove it or add such a production.")
 
 
@@ -461,11 +469,11 @@ def load_card(path: str | Path) -> Card:
     try:
         text = decode_card(path.read_bytes(), path)
     except FileNotFoundError:
-        msg = "<file>"
-        raise CardError(msg, f"{str(path)!r} does not exist") from None
+        msg = f"{str(path)!r} does not exist"
+        raise CardError("<file>", msg) from None
     except OSError as exc:
-        msg = "<file>"
-        raise CardError(msg, f"{str(path)!r} cannot be read: {exc}") from None
+        msg = f"{str(path)!r} cannot be read: {exc}"
+        raise CardError("<file>", msg) from None
     return parse_card(text, path)
 
 
@@ -478,8 +486,7 @@ def decode_card(raw: bytes, path: str | Path) -> str:
         bad, line = raw[exc.start:exc.start + 1], raw.count(b"\n", 0, exc.start) + 1
         msg = (f"{str(path)!r}: byte {bad!r} at byte offset {exc.start} (line {line}) is not UTF-8; "
                "cards must be UTF-8 (re-save the file with UTF-8 encoding)")
-        msg_0 = "<file>"
-        raise CardError(msg_0, msg) from None
+        raise CardError("<file>", msg) from None
 
 
 __all__ = ["Card", "CardError", "UnknownNameError", "decode_card", "load_card", "parse_card"]

@@ -61,14 +61,17 @@ class Collider:
             if abs(r.sqrt_s - sqrt_s) < tol:
                 return r
         allowed = ", ".join(f"{r.sqrt_s:g}" for r in self.runs)
-        raise CardError("experiment.sqrt_s_GeV", f"= {sqrt_s} GeV is not a running point of {self.name}; allowed: {allowed} GeV")
+        msg = f"= {sqrt_s} GeV is not a running point of {self.name}; allowed: {allowed} GeV"
+        raise CardError("experiment.sqrt_s_GeV", msg)
 
 
 def beam_momenta(E_electron: float, E_positron: float) -> tuple[np.ndarray, np.ndarray]:
     """Lab four-momenta (GeV) of an e- of energy E_electron along +z and an e+ of energy E_positron along -z."""
     for key, E in (("E_electron_GeV", E_electron), ("E_positron_GeV", E_positron)):
         if not (math.isfinite(E) and E > const.M_E):
-            raise CardError(f"experiment.{key}", f"= {E}: beam energy must be a number > m_e = {const.M_E} GeV")
+            card_key = f"experiment.{key}"
+            msg = f"= {E}: beam energy must be a number > m_e = {const.M_E} GeV"
+            raise CardError(card_key, msg)
     pm = math.sqrt(E_electron**2 - const.M_E**2)
     pp = math.sqrt(E_positron**2 - const.M_E**2)
     return np.array([E_electron, 0.0, 0.0, pm]), np.array([E_positron, 0.0, 0.0, -pp])
@@ -96,7 +99,8 @@ def load_collider(name_or_path: str) -> Collider:
     data = check_table(read_file(src), _TOP, path)
     isr = data["isr_cos_theta_cm"]
     if len(isr) != 2 or not all(isinstance(v, NUMBER) for v in isr) or not -1 < isr[0] < isr[1] < 1:
-        raise DataTableError(path, "isr_cos_theta_cm", f"= {isr}: need [lo, hi] with -1 < lo < hi < 1")
+        msg = f"= {isr}: need [lo, hi] with -1 < lo < hi < 1"
+        raise DataTableError(path, "isr_cos_theta_cm", msg)
     runs = []
     for k, r in enumerate(data["runs"]):
         where = f"runs[{k}]"
@@ -115,7 +119,8 @@ def load_collider(name_or_path: str) -> Collider:
         if run.resonance is not None:
             mes.vector_meson(run.resonance)
             if run.sigma_resonance_nb is None:
-                raise DataTableError(path, f"{where}.sigma_resonance_nb", f"missing: resonance {run.resonance} is named")
+                msg = f"missing: resonance {run.resonance} is named"
+                raise DataTableError(path, f"{where}.sigma_resonance_nb", msg)
         runs.append(run)
     return Collider(name=data["name"], runs=tuple(runs), isr_cos_theta_cm=(float(isr[0]), float(isr[1])), path=path)
 

@@ -45,7 +45,8 @@ def read_file(source: Traversable | Path | str) -> dict:
     try:
         return json.loads(text) if name.endswith(".json") else tomllib.loads(text)
     except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise DataTableError(name, "<file>", f"is not valid {'JSON' if name.endswith('.json') else 'TOML'} ({exc})") from None
+        msg = f"is not valid {'JSON' if name.endswith('.json') else 'TOML'} ({exc})"
+        raise DataTableError(name, "<file>", msg) from None
 
 
 def shipped_files(folder: str, suffix: str = ".toml") -> dict[str, Traversable]:

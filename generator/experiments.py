@@ -6,7 +6,8 @@ Detector coordinates: the beam runs along +z; the detector volume is given in cm
 (centred on the origin unless ``center_cm`` says otherwise); the baseline (m) is the target-detector distance.
 
 TOML keys: name, description, references, pot, baseline_m, fiducial_mass_t, density_g_cm3 (optional),
-composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note / energy_unit ("GeV") / units (normalisation of the flux),
+composition = {target = atoms per formula unit}, [flux] name / names (per flavour) / scale / note /
+energy_unit ("GeV") / units (normalisation of the flux),
 [geometry] shape = "sphere" | "cylinder" | "box" with the keys of generator.geometry.volume_from_card.
 """
 
@@ -79,17 +80,23 @@ class Experiment:
     def validate(self) -> None:
         """Raise CardError / UnknownNameError naming the bad value and the rule."""
         if not (isinstance(self.pot, (int, float)) and math.isfinite(self.pot) and self.pot > 0):
-            raise CardError("experiment.pot", f"= {self.pot!r} for {self.name}: must be a finite number of POT > 0")
+            msg = f"= {self.pot!r} for {self.name}: must be a finite number of POT > 0"
+            raise CardError("experiment.pot", msg)
         if not (math.isfinite(self.fiducial_mass_t) and self.fiducial_mass_t > 0):
-            raise CardError("experiment.fiducial_mass_t", f"= {self.fiducial_mass_t!r} for {self.name}: must be > 0 tonnes")
+            msg = f"= {self.fiducial_mass_t!r} for {self.name}: must be > 0 tonnes"
+            raise CardError("experiment.fiducial_mass_t", msg)
         if not (math.isfinite(self.flux_scale) and self.flux_scale > 0):
-            raise CardError("experiment.flux.scale", f"= {self.flux_scale!r} for {self.name}: must be > 0")
+            msg = f"= {self.flux_scale!r} for {self.name}: must be > 0"
+            raise CardError("experiment.flux.scale", msg)
         if not self.composition:
-            raise CardError("experiment.composition", f"{self.name}: needs at least one target")
+            msg = f"{self.name}: needs at least one target"
+            raise CardError("experiment.composition", msg)
         for tname, count in self.composition.items():
             get_target(tname)  # UnknownNameError naming the target
             if not (count > 0):
-                raise CardError(f"experiment.composition.{tname}", f"= {count!r}: atoms per formula unit must be > 0")
+                key = f"experiment.composition.{tname}"
+                msg = f"= {count!r}: atoms per formula unit must be > 0"
+                raise CardError(key, msg)
 
     # ------------------------------------------------------------------ targets
     @property
@@ -106,7 +113,8 @@ class Experiment:
     def n_nuclei(self, target_name: str) -> float:
         """Number of nuclei of ``target_name`` in the fiducial mass: m_t f / (M_nucleus / amu) * N_A."""
         if target_name not in self.composition:
-            raise UnknownNameError(f"target of {self.name}", target_name, self.composition)
+            what = f"target of {self.name}"
+            raise UnknownNameError(what, target_name, self.composition)
         grams = self.fiducial_mass_t * 1e6 * self.mass_fractions()[target_name]
         molar = get_target(target_name).mass / AMU_GEV  # g/mol
         return grams / molar * const.N_AVOGADRO
@@ -128,8 +136,9 @@ class Experiment:
         return shipped_flux(self.flux_names.get(flavour, self.flux_name), flavour, scale=self.flux_scale)
 
     # ------------------------------------------------------------------ overrides
-    def with_overrides(self, pot: float | None = None, flux_file: str | None = None, fiducial_mass_t: float | None = None,
-                       flux_scale: float | None = None, flux_file_format: str | None = None) -> Experiment:
+    def with_overrides(self, pot: float | None = None, flux_file: str | None = None,
+                       fiducial_mass_t: float | None = None, flux_scale: float | None = None,
+                       flux_file_format: str | None = None) -> Experiment:
         """A copy with card overrides ([experiment] pot, flux_file, fiducial_mass_t); validated again.
 
         A user flux file is taken to be in nu / cm^2 / GeV / POT unless ``flux_scale`` is given; the
@@ -181,7 +190,8 @@ def sample_uniform(shape: Shape, n: int, rng: np.random.Generator) -> np.ndarray
     if isinstance(shape, Box):
         size = np.asarray(shape.size_cm, dtype=float)
         return c + (rng.random((n, 3)) - 0.5) * size
-    raise TypeError(f"unsupported detector shape {type(shape).__name__}")
+    msg = f"unsupported detector shape {type(shape).__name__}"
+    raise TypeError(msg)
 
 
 # ------------------------------------------------------------------------------------ loading
@@ -214,7 +224,8 @@ def load_experiment_file(path) -> Experiment:
     check_table(data["flux"], _FLUX_SCHEMA, name, "flux")
     for tname, count in data["composition"].items():
         if isinstance(count, bool) or not isinstance(count, NUMBER):
-            raise DataTableError(name, f"composition.{tname}", f"= {count!r}: must be a number of atoms per formula unit")
+            msg = f"= {count!r}: must be a number of atoms per formula unit"
+            raise DataTableError(name, f"composition.{tname}", msg)
     flux = data["flux"]
     try:
         geometry = volume_from_card(data["geometry"], key="geometry").shape
@@ -297,8 +308,10 @@ def load_kaon_experiment(name_or_path: str) -> KaonExperiment:
     d = check_table(read_file(src), _KAON_SCHEMA, path, allow_unknown=False)
     zr = d["decay_volume_z_m"]
     if len(zr) != 2 or not all(isinstance(v, NUMBER) for v in zr) or not 0 <= zr[0] < zr[1]:
-        raise DataTableError(path, "decay_volume_z_m", f"= {zr}: need [z_min, z_max] with 0 <= z_min < z_max (m)")
-    return KaonExperiment(name=d["name"], meson=d["meson"], n_decays=float(d["n_decays"]), acceptance=float(d["acceptance"]),
+        msg = f"= {zr}: need [z_min, z_max] with 0 <= z_min < z_max (m)"
+        raise DataTableError(path, "decay_volume_z_m", msg)
+    return KaonExperiment(name=d["name"], meson=d["meson"], n_decays=float(d["n_decays"]),
+                          acceptance=float(d["acceptance"]),
                           p_mean=float(d["beam_momentum_GeV"]), p_sigma=float(d["beam_momentum_sigma_GeV"]),
                           z_min=float(zr[0]) * const.M_TO_CM, z_max=float(zr[1]) * const.M_TO_CM, path=path)
 

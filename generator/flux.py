@@ -187,7 +187,8 @@ class FluxFileSpec:
             if value not in allowed:
                 raise UnknownNameError(what, value, allowed)
         if not (math.isfinite(self.pot) and self.pot > 0):
-            raise FluxFileError(f"flux file {str(self.path)!r}: pot = {self.pot!r} must be a finite number > 0")
+            msg = f"flux file {str(self.path)!r}: pot = {self.pot!r} must be a finite number > 0"
+            raise FluxFileError(msg)
         implied = {"centres_per_GeV": "per_energy", "centres_per_bin": "per_bin", "edges_per_bin": None,
                    "two_column": "per_energy"}.get(self.format)
         if self.normalisation != "auto" and implied is not None and implied != self.normalisation:
@@ -231,19 +232,24 @@ def check_card_keys(section, where: str = "experiment") -> None:
     for key, values in allowed.items():
         if getattr(section, key) not in values:
             msg = f"{getattr(section, key)!r} is not allowed; allowed: {', '.join(map(repr, values))}"
-            raise CardError(f"{where}.{key}", msg)
+            card_key = f"{where}.{key}"
+            raise CardError(card_key, msg)
     if not (math.isfinite(section.flux_pot) and section.flux_pot > 0):
-        raise CardError(f"{where}.flux_pot", f"= {section.flux_pot}: must be > 0 (POT the table's values are for)")
+        card_key = f"{where}.flux_pot"
+        msg = f"= {section.flux_pot}: must be > 0 (POT the table's values are for)"
+        raise CardError(card_key, msg)
     defaults = {"flux_format": "auto", "flux_energy_unit": "GeV", "flux_normalisation": "auto",
                 "flux_area_unit": "cm2", "flux_pot": 1.0}
     given = [k for k in CARD_KEYS if getattr(section, k) != defaults[k]]
     if given and section.flux_file is None:
-        raise CardError(f"{where}.{given[0]}", "describes a flux table: give flux_file too")
+        card_key = f"{where}.{given[0]}"
+        raise CardError(card_key, "describes a flux table: give flux_file too")
     if section.flux_file is not None:
         try:
             spec_from_card(section).check()
         except FluxFileError as exc:
-            raise CardError(f"{where}.flux_normalisation", str(exc)) from None
+            card_key = f"{where}.flux_normalisation"
+            raise CardError(card_key, str(exc)) from None
 
 
 # ------------------------------------------------------------------------------------ table reader
@@ -255,11 +261,14 @@ def _parse(path: Path) -> tuple[np.ndarray, list[str], list[int]]:
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise FluxFileError(f"flux file {str(path)!r} does not exist") from None
+        msg = f"flux file {str(path)!r} does not exist"
+        raise FluxFileError(msg) from None
     except IsADirectoryError:
-        raise FluxFileError(f"flux file {str(path)!r} is a directory, not a table") from None
+        msg = f"flux file {str(path)!r} is a directory, not a table"
+        raise FluxFileError(msg) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise FluxFileError(f"flux file {str(path)!r} cannot be read as text: {exc}") from None
+        msg = f"flux file {str(path)!r} cannot be read as text: {exc}"
+        raise FluxFileError(msg) from None
     rows, comments, linenos = [], [], []
     width = None
     for i, line in enumerate(text.splitlines(), start=1):
@@ -279,15 +288,19 @@ def _parse(path: Path) -> tuple[np.ndarray, list[str], list[int]]:
         if width is None:
             width = len(vals)
         elif len(vals) != width:
-            raise FluxFileError(f"flux file {str(path)!r}, line {i}: {len(vals)} columns, but the first data row has {width}")
+            msg = f"flux file {str(path)!r}, line {i}: {len(vals)} columns, but the first data row has {width}"
+            raise FluxFileError(msg)
         if not all(math.isfinite(v) for v in vals):
-            raise FluxFileError(f"flux file {str(path)!r}, line {i}: non-finite value in {s[:60]!r}")
+            msg = f"flux file {str(path)!r}, line {i}: non-finite value in {s[:60]!r}"
+            raise FluxFileError(msg)
         rows.append(vals)
         linenos.append(i)
     if not rows:
-        raise FluxFileError(f"flux file {str(path)!r} is empty: no data rows (comments start with #)")
+        msg = f"flux file {str(path)!r} is empty: no data rows (comments start with #)"
+        raise FluxFileError(msg)
     if len(rows) < 2:
-        raise FluxFileError(f"flux file {str(path)!r}: found {len(rows)} data row; need at least 2")
+        msg = f"flux file {str(path)!r}: found {len(rows)} data row; need at least 2"
+        raise FluxFileError(msg)
     if width < 2:
         msg = (f"flux file {str(path)!r}: 1 column; a flux table needs an energy column and flux values: "
                + "; ".join(f"{k} = {v}" for k, v in _EXPECTED.items()))
@@ -352,27 +365,37 @@ def read_flux_table(path, flavour: str = "nu_mu", fmt: str = "auto", scale: floa
     if kind.startswith("centres") and spec.normalisation != "auto":
         kind = "centres_per_bin" if spec.normalisation == "per_bin" else "centres_per_GeV"
     if kind == "two_column" and spec.normalisation == "per_bin":
-        raise FluxFileError(f"{where}: two-column tables are points (no bin width); normalisation 'per_bin' needs "
-                            "bin centres or edges")
+        msg = (
+            f"{where}: two-column tables are points (no bin width); normalisation 'per_bin' needs "
+                            "bin centres or edges"
+        )
+        raise FluxFileError(msg)
     ncol = data.shape[1]
     need = {"two_column": 2, "centres_per_GeV": 7, "centres_per_bin": 7}
     if kind in need and ncol != need[kind]:
-        raise FluxFileError(f"{where}: {ncol} columns, format {kind!r} expects {_EXPECTED[kind]}")
+        msg = f"{where}: {ncol} columns, format {kind!r} expects {_EXPECTED[kind]}"
+        raise FluxFileError(msg)
     if kind == "edges_per_bin" and ncol < 3:
-        raise FluxFileError(f"{where}: {ncol} columns, format 'edges_per_bin' expects {_EXPECTED[kind]}")
+        msg = f"{where}: {ncol} columns, format 'edges_per_bin' expects {_EXPECTED[kind]}"
+        raise FluxFileError(msg)
     e_unit = ENERGY_UNITS[spec.energy_unit]  # GeV per table energy unit
     E_raw = data[:, 0]
     if kind == "edges_per_bin":
         if np.any(data[:, 1] <= data[:, 0]):
             k = int(np.flatnonzero(data[:, 1] <= data[:, 0])[0])
-            raise FluxFileError(f"{where}, line {linenos[k]}: bin upper edge {data[k, 1]} <= lower edge {data[k, 0]}")
+            msg = f"{where}, line {linenos[k]}: bin upper edge {data[k, 1]} <= lower edge {data[k, 0]}"
+            raise FluxFileError(msg)
         E_raw = 0.5 * (data[:, 0] + data[:, 1])
     bad = np.flatnonzero(np.diff(E_raw) <= 0)
     if bad.size:
-        raise FluxFileError(f"{where}, line {linenos[bad[0] + 1]}: energies must increase strictly (unsorted or "
-                            "repeated rows)")
+        msg = (
+            f"{where}, line {linenos[bad[0] + 1]}: energies must increase strictly (unsorted or "
+                            "repeated rows)"
+        )
+        raise FluxFileError(msg)
     if E_raw[0] < 0:
-        raise FluxFileError(f"{where}, line {linenos[0]}: negative energy {E_raw[0]} {spec.energy_unit}")
+        msg = f"{where}, line {linenos[0]}: negative energy {E_raw[0]} {spec.energy_unit}"
+        raise FluxFileError(msg)
     if kind == "two_column":
         E, phi = data[:, 0] * e_unit, data[:, 1] / e_unit
         width = None
@@ -381,7 +404,8 @@ def read_flux_table(path, flavour: str = "nu_mu", fmt: str = "auto", scale: floa
         names = _header_names(comments, ncol)
         cols = names[2:] if names else ["nu_mu", "nu_mu_bar", "nu_e", "nu_e_bar"][: ncol - 2]
         if flavour not in cols:
-            raise FluxFileError(f"{where}: no column for flavour {flavour!r}; columns: {cols}")
+            msg = f"{where}: no column for flavour {flavour!r}; columns: {cols}"
+            raise FluxFileError(msg)
         E = 0.5 * (lo + hi)
         width = hi - lo
         raw = data[:, 2 + cols.index(flavour)]
@@ -394,9 +418,11 @@ def read_flux_table(path, flavour: str = "nu_mu", fmt: str = "auto", scale: floa
         phi = phi / width if kind == "centres_per_bin" else phi / e_unit
     neg = np.flatnonzero(phi < 0)
     if neg.size:
-        raise FluxFileError(f"{where}, line {linenos[neg[0]]}: negative flux {phi[neg[0]]}")
+        msg = f"{where}, line {linenos[neg[0]]}: negative flux {phi[neg[0]]}"
+        raise FluxFileError(msg)
     if not np.any(phi > 0):
-        raise FluxFileError(f"{where}: the {flavour} column is zero everywhere")
+        msg = f"{where}: the {flavour} column is zero everywhere"
+        raise FluxFileError(msg)
     phi = phi * AREA_UNITS[spec.area_unit] / spec.pot  # -> nu / cm^2 / GeV / POT
     if width is None:
         nodes_E, nodes_phi = E, phi
@@ -457,7 +483,8 @@ def _params() -> dict:
             where = f"fluxes.{name}.flavours.{flav}"
             check_table(f, _FLAVOUR_SCHEMA, str(src), where, allow_unknown=True)
             if not f["E_min_GeV"] < f["E_max_GeV"]:
-                raise DataTableError(str(src), f"{where}.E_max_GeV", f"= {f['E_max_GeV']}: must be > E_min_GeV")
+                msg = f"= {f['E_max_GeV']}: must be > E_min_GeV"
+                raise DataTableError(str(src), f"{where}.E_max_GeV", msg)
     return data
 
 
@@ -474,7 +501,8 @@ def shipped_flux(name: str, flavour: str = "nu_mu", scale: float = 1.0) -> Param
         raise UnknownNameError("flux", name, table)
     entry = table[name]
     if flavour not in entry["flavours"]:
-        raise UnknownNameError(f"flavour of flux {name!r}", flavour, entry["flavours"])
+        what = f"flavour of flux {name!r}"
+        raise UnknownNameError(what, flavour, entry["flavours"])
     f = entry["flavours"][flavour]
     return ParamFlux(
         name=name, flavour=flavour, E_min=float(f["E_min_GeV"]), E_max=float(f["E_max_GeV"]), scale=float(scale),
@@ -483,5 +511,5 @@ def shipped_flux(name: str, flavour: str = "nu_mu", scale: float = 1.0) -> Param
 
 
 __all__ = ["AREA_UNITS", "ENERGY_UNITS", "FLAVOURS", "NORMALISATIONS", "Flux", "FluxFileSpec", "ParamFlux",
-           "TableFlux", "as_flux_spec", "available_fluxes", "check_card_keys", "check_flux_file", "plausibility", "read_flux_table",
-           "shipped_flux", "spec_from_card", "warn_if_implausible"]
+           "TableFlux", "as_flux_spec", "available_fluxes", "check_card_keys", "check_flux_file", "plausibility",
+           "read_flux_table", "shipped_flux", "spec_from_card", "warn_if_implausible"]

@@ -31,11 +31,13 @@ from generator.errors import CardError, GeometryError
 def _vec3(v, key: str) -> np.ndarray:
     arr = np.asarray(v, dtype=float)
     if arr.shape != (3,) or not np.all(np.isfinite(arr)):
-        raise CardError(key, f"{v!r} must be a list of three finite numbers (cm)")
+        msg = f"{v!r} must be a list of three finite numbers (cm)"
+        raise CardError(key, msg)
     return arr
 
 
-def _slab(o: np.ndarray, d: np.ndarray, lo: float | np.ndarray, hi: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _slab(o: np.ndarray, d: np.ndarray, lo: float | np.ndarray,
+          hi: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Interval of t with lo <= o + t d <= hi (slab method), elementwise; (-inf, inf) or empty when d = 0."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t1 = (lo - o) / d
@@ -255,24 +257,33 @@ def volume_from_card(table: dict, key: str = "decay.volume") -> ForcedVolume:
     Raises CardError naming the key and what is allowed.
     """
     if not isinstance(table, dict):
-        raise CardError(key, f"{table!r} must be a table")
+        msg = f"{table!r} must be a table"
+        raise CardError(key, msg)
     shape = table.get("shape")
     if shape not in _SHAPE_KEYS:
         close = difflib.get_close_matches(str(shape), list(_SHAPE_KEYS), n=2, cutoff=0.4)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise CardError(f"{key}.shape", f"{shape!r} is not allowed; allowed: 'sphere', 'cylinder', 'box'.{hint}")
+        card_key = f"{key}.shape"
+        msg = f"{shape!r} is not allowed; allowed: 'sphere', 'cylinder', 'box'.{hint}"
+        raise CardError(card_key, msg)
     allowed = _COMMON_KEYS | _SHAPE_KEYS[shape]
     for k in table:
         if k not in allowed:
-            raise CardError(f"{key}.{k}", f"unknown key for shape {shape!r}; allowed keys: {', '.join(sorted(allowed))}")
+            card_key = f"{key}.{k}"
+            msg = f"unknown key for shape {shape!r}; allowed keys: {', '.join(sorted(allowed))}"
+            raise CardError(card_key, msg)
     center = tuple(_vec3(table.get("center_cm", [0.0, 0.0, 0.0]), f"{key}.center_cm"))
 
     def positive(name: str) -> float:
         if name not in table:
-            raise CardError(f"{key}.{name}", f"missing (required for shape {shape!r})")
+            card_key = f"{key}.{name}"
+            msg = f"missing (required for shape {shape!r})"
+            raise CardError(card_key, msg)
         v = table[name]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-            raise CardError(f"{key}.{name}", f"= {v!r}: must be a finite number > 0 (cm)")
+            card_key = f"{key}.{name}"
+            msg = f"= {v!r}: must be a finite number > 0 (cm)"
+            raise CardError(card_key, msg)
         return float(v)
 
     if shape == "sphere":
@@ -281,24 +292,33 @@ def volume_from_card(table: dict, key: str = "decay.volume") -> ForcedVolume:
         ax = table.get("axis", "z")
         if isinstance(ax, str):
             if ax not in _AXES:
-                raise CardError(f"{key}.axis", f"{ax!r} is not allowed; allowed: 'x', 'y', 'z' or a 3-vector")
+                card_key = f"{key}.axis"
+                msg = f"{ax!r} is not allowed; allowed: 'x', 'y', 'z' or a 3-vector"
+                raise CardError(card_key, msg)
             axis = _AXES[ax]
         else:
             axv = _vec3(ax, f"{key}.axis")
             if not np.linalg.norm(axv) > 0:
-                raise CardError(f"{key}.axis", f"{ax!r} must be a non-zero vector")
+                card_key = f"{key}.axis"
+                msg = f"{ax!r} must be a non-zero vector"
+                raise CardError(card_key, msg)
             axis = tuple(axv)
         sh = Cylinder(positive("radius_cm"), positive("length_cm"), center, axis)
     else:
         if "size_cm" not in table:
-            raise CardError(f"{key}.size_cm", "missing (required for shape 'box')")
+            card_key = f"{key}.size_cm"
+            raise CardError(card_key, "missing (required for shape 'box')")
         size = _vec3(table["size_cm"], f"{key}.size_cm")
         if not np.all(size > 0):
-            raise CardError(f"{key}.size_cm", f"{size.tolist()} must have three side lengths > 0 (cm)")
+            card_key = f"{key}.size_cm"
+            msg = f"{size.tolist()} must have three side lengths > 0 (cm)"
+            raise CardError(card_key, msg)
         sh = Box(tuple(size), center)
     particles = table.get("particles", [])
     if not isinstance(particles, list) or not all(isinstance(p, str) for p in particles):
-        raise CardError(f"{key}.particles", f"{particles!r} must be a list of state names like ['N5']")
+        card_key = f"{key}.particles"
+        msg = f"{particles!r} must be a list of state names like ['N5']"
+        raise CardError(card_key, msg)
     return ForcedVolume(sh, tuple(particles))
 
 

@@ -173,7 +173,8 @@ def radial_region_fractions(
     largest r_max). Monte Carlo with n points: statistical error <= 0.5 / sqrt(n).
     """
     if energy_GeV <= mass_GeV:
-        raise ValueError(f"energy_GeV = {energy_GeV} must exceed mass_GeV = {mass_GeV}")
+        msg = f"energy_GeV = {energy_GeV} must exceed mass_GeV = {mass_GeV}"
+        raise ValueError(msg)
     pabs = math.sqrt(energy_GeV**2 - mass_GeV**2)
     if theta_deg is None:
         cos_t = np.zeros(n)

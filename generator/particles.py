@@ -128,7 +128,7 @@ class ParticleTable:
         self.model = model
         spec = model.spectrum
         params = spec.params
-        self._mass = {name: float(m) for name, m in zip(spec.names, spec.masses)}
+        self._mass = {name: float(m) for name, m in zip(spec.names, spec.masses, strict=True)}
         self._mass.update({"Z'": params.m_Zprime, "phi'": params.m_phiprime, "nu": 0.0})
         self._mass.update({name: sm_mass(name) for name in SM_PDG if "nu_" not in name})
         self._pdg = dict(SM_PDG)

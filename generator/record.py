@@ -58,15 +58,19 @@ class EventBlock:
         if self.pol is None:
             self.pol = np.zeros((n, P))
         if self.p.shape != (n, P, 4) or self.x.shape != (n, P, 4):
-            raise ValueError(f"p and x must be (n, P, 4); got {self.p.shape}, {self.x.shape}")
+            msg = f"p and x must be (n, P, 4); got {self.p.shape}, {self.x.shape}"
+            raise ValueError(msg)
         for name, arr in (("pdg", self.pdg), ("status", self.status), ("mother", self.mother)):
             if arr.shape != (P,):
-                raise ValueError(f"{name} must have shape (P,) = ({P},), got {arr.shape}")
+                msg = f"{name} must have shape (P,) = ({P},), got {arr.shape}"
+                raise ValueError(msg)
         if self.weight.shape != (n,):
-            raise ValueError(f"weight must have shape ({n},), got {self.weight.shape}")
+            msg = f"weight must have shape ({n},), got {self.weight.shape}"
+            raise ValueError(msg)
         for k, v in self.info.items():
             if np.shape(v)[0] != n:
-                raise ValueError(f"info[{k!r}] has {np.shape(v)[0]} entries, expected {n}")
+                msg = f"info[{k!r}] has {np.shape(v)[0]} entries, expected {n}"
+                raise ValueError(msg)
 
     # ------------------------------------------------------------------ properties
     @property
@@ -107,7 +111,8 @@ class EventBlock:
         for b in blocks[1:]:
             if not (np.array_equal(b.pdg, first.pdg) and np.array_equal(b.status, first.status)
                     and np.array_equal(b.mother, first.mother)):
-                raise ValueError(f"cannot concatenate blocks of different topology ({first.channel} vs {b.channel})")
+                msg = f"cannot concatenate blocks of different topology ({first.channel} vs {b.channel})"
+                raise ValueError(msg)
         keys = set(first.info)
         return EventBlock(
             channel=first.channel, pdg=first.pdg, status=first.status, mother=first.mother,

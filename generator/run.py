@@ -159,8 +159,7 @@ def _check_card(card, write: bool) -> None:
     if write and card.detector is not None and "root" not in card.output.formats:
         msg = (f"{card.output.formats}: [detector] {card.detector.name!r} reads the ROOT TTree, "
                "add 'root' to the formats")
-        msg_0 = "output.formats"
-        raise CardError(msg_0, msg)
+        raise CardError("output.formats", msg)
     for name in card.output.formats:
         get_output_format(name)
 

@@ -40,33 +40,41 @@ def check_type(key: str, value: Any, tp: Any) -> Any:
                 return check_type(key, value, a)
             except CardError as exc:
                 errors.append(exc)
-        raise CardError(key, f"{value!r} has the wrong type; expected {type_name(tp)}")
+        msg = f"{value!r} has the wrong type; expected {type_name(tp)}"
+        raise CardError(key, msg)
     if origin is list:
         (arg,) = typing.get_args(tp)
         if not isinstance(value, list):
-            raise CardError(key, f"{value!r} has the wrong type; expected {type_name(tp)}")
+            msg = f"{value!r} has the wrong type; expected {type_name(tp)}"
+            raise CardError(key, msg)
         return [check_type(f"{key}[{i}]", v, arg) for i, v in enumerate(value)]
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise CardError(key, f"{value!r} has the wrong type; expected a number")
+            msg = f"{value!r} has the wrong type; expected a number"
+            raise CardError(key, msg)
         if not math.isfinite(float(value)):
-            raise CardError(key, f"{value!r} is not finite")
+            msg = f"{value!r} is not finite"
+            raise CardError(key, msg)
         return float(value)
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise CardError(key, f"{value!r} has the wrong type; expected an integer")
+            msg = f"{value!r} has the wrong type; expected an integer"
+            raise CardError(key, msg)
         return value
     if tp is bool:
         if not isinstance(value, bool):
-            raise CardError(key, f"{value!r} has the wrong type; expected true or false")
+            msg = f"{value!r} has the wrong type; expected true or false"
+            raise CardError(key, msg)
         return value
     if tp is str:
         if not isinstance(value, str):
-            raise CardError(key, f"{value!r} has the wrong type; expected a string")
+            msg = f"{value!r} has the wrong type; expected a string"
+            raise CardError(key, msg)
         return value
     if tp is dict:
         if not isinstance(value, dict):
-            raise CardError(key, f"{value!r} has the wrong type; expected a table")
+            msg = f"{value!r} has the wrong type; expected a table"
+            raise CardError(key, msg)
         return value
     msg = f"unsupported schema type {tp!r} for {key}"
     raise TypeError(msg)
@@ -75,7 +83,8 @@ def check_type(key: str, value: Any, tp: Any) -> Any:
 def from_table(cls: type, table: dict, section: str):
     """Build a section dataclass from a TOML table, rejecting unknown keys."""
     if not isinstance(table, dict):
-        raise CardError(section, f"must be a table ([{section}]), got {table!r}")
+        msg = f"must be a table ([{section}]), got {table!r}"
+        raise CardError(section, msg)
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     kwargs = {}
@@ -83,16 +92,17 @@ def from_table(cls: type, table: dict, section: str):
         if key not in fields:
             close = difflib.get_close_matches(key, list(fields), n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            msg = f"{section}.{key}"
+            card_key = f"{section}.{key}"
+            msg = f"unknown key; allowed keys in [{section}]: {', '.join(sorted(fields))}.{hint}"
             raise CardError(
+                card_key,
                 msg,
-                f"unknown key; allowed keys in [{section}]: {', '.join(sorted(fields))}.{hint}",
             )
         kwargs[key] = check_type(f"{section}.{key}", value, hints[key])
     for name, f in fields.items():
         if name not in kwargs and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-            msg = f"{section}.{name}"
-            raise CardError(msg, "missing (required key)")
+            card_key = f"{section}.{name}"
+            raise CardError(card_key, "missing (required key)")
     obj = cls(**kwargs)
     if hasattr(obj, "validate"):
         obj.validate(section)
@@ -103,7 +113,8 @@ def choice(key: str, value: str, allowed) -> None:
     if value not in allowed:
         close = difflib.get_close_matches(str(value), list(allowed), n=3, cutoff=0.4)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise CardError(key, f"{value!r} is not allowed; allowed: {', '.join(map(repr, allowed))}.{hint}")
+        msg = f"{value!r} is not allowed; allowed: {', '.join(map(repr, allowed))}.{hint}"
+        raise CardError(key, msg)
 
 
 def positive(key: str, value: float | int | None, strict: bool = True) -> None:
@@ -111,7 +122,8 @@ def positive(key: str, value: float | int | None, strict: bool = True) -> None:
         return
     if (strict and not value > 0) or (not strict and value < 0):
         rule = "> 0" if strict else ">= 0"
-        raise CardError(key, f"= {value}: must be {rule}")
+        msg = f"= {value}: must be {rule}"
+        raise CardError(key, msg)
 
 
 __all__ = ["check_type", "choice", "from_table", "positive", "type_name"]

@@ -56,7 +56,8 @@ def load_targets() -> dict[str, Target]:
             mass = Particle.from_pdgid(t["pdg"]).mass * const.MEV
         except ParticleNotFound:
             if "mass_GeV" not in t:
-                raise DataTableError(path, f"{name}.mass_GeV", f"missing: `particle` does not know pdg {t['pdg']}") from None
+                msg = f"missing: `particle` does not know pdg {t['pdg']}"
+                raise DataTableError(path, f"{name}.mass_GeV", msg) from None
             mass = float(t["mass_GeV"])
         out[name] = Target(name, t["Z"], t["A"], t["pdg"], mass, float(t["k_F_GeV"]), str(t.get("note", "")))
     return out

@@ -50,8 +50,8 @@ SOURCES = [
      "arbitrary: digitised shape, same units as PS191",
      "Bernardi et al. (PS-191), Phys. Lett. B 166 (1986) 479 (digitised)"),
     ("NuTeV_FHC", "NuTeV_FHC.dat", ("nu_mu", "nu_e", "nu_mu_bar", "nu_e_bar"), 1436.0, "nu / cm^2 / GeV / POT",
-     "NuTeV neutrino-mode flux (digitised, normalised to a 3x3 m^2 detector face); proxy for the CCFR "
-     "wide-band beam on the same line"),
+     ("NuTeV neutrino-mode flux (digitised, normalised to a 3x3 m^2 detector face); proxy for the CCFR "
+      "wide-band beam on the same line")),
 ]
 TAIL = 1e-4
 BULK = 0.05

@@ -24,7 +24,8 @@ def pseudo_monophoton_candidates(model, collider: str = "babar", pair=("N4", "N5
         if not run.monophoton:
             continue
         if run.luminosity_fb is None:
-            raise DataFileError(f"{col.path}: run {run.label!r} (sqrt_s = {run.sqrt_s} GeV) has no luminosity_fb")
+            msg = f"{col.path}: run {run.label!r} (sqrt_s = {run.sqrt_s} GeV) has no luminosity_fb"
+            raise DataFileError(msg)
         beams = (run.E_electron, run.E_positron)
         n_pair = EEPairProcess(model, run.sqrt_s, run.luminosity_fb, i, j, beams=beams).rate()
         n_ups = 0.0

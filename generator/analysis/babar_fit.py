@@ -60,14 +60,20 @@ def _validate(edges, observed, background, label: str, source: str) -> BaBarData
     e, n, b = (np.asarray(x, dtype=float) for x in (edges, observed, background))
     where = f"BaBar data {source}"
     if e.ndim != 1 or e.size < 2 or np.any(np.diff(e) <= 0):
-        raise DataFileError(f"{where}: edges_GeV2 = {e.tolist()}: need >= 2 strictly increasing edges")
+        msg = f"{where}: edges_GeV2 = {e.tolist()}: need >= 2 strictly increasing edges"
+        raise DataFileError(msg)
     if n.shape != (e.size - 1,) or b.shape != (e.size - 1,):
-        raise DataFileError(f"{where}: {e.size - 1} bins from the edges, but {n.size} observed and {b.size} "
-                            f"background values")
+        msg = (
+            f"{where}: {e.size - 1} bins from the edges, but {n.size} observed and {b.size} "
+                            f"background values"
+        )
+        raise DataFileError(msg)
     if np.any(n < 0) or np.any(n != np.round(n)):
-        raise DataFileError(f"{where}: observed = {n.tolist()}: must be integers >= 0")
+        msg = f"{where}: observed = {n.tolist()}: must be integers >= 0"
+        raise DataFileError(msg)
     if np.any(b <= 0):
-        raise DataFileError(f"{where}: background = {b.tolist()}: must be > 0")
+        msg = f"{where}: background = {b.tolist()}: must be > 0"
+        raise DataFileError(msg)
     return BaBarData(e, n, b, label, source)
 
 
@@ -80,36 +86,47 @@ def read_babar_data(path: str | os.PathLike | None = None) -> BaBarData:
         return _validate(d["edges_GeV2"], d["observed"], d["background"], d.get("label", ""), f"package:{DEFAULT_DATA}")
     p = Path(path).expanduser()
     if not p.is_file():
-        raise DataFileError(f"BaBar data file {p} not found")
+        msg = f"BaBar data file {p} not found"
+        raise DataFileError(msg)
     text = p.read_text()
     if p.suffix == ".toml":
         try:
             d = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise DataFileError(f"BaBar data file {p}: not valid TOML: {exc}") from None
+            msg = f"BaBar data file {p}: not valid TOML: {exc}"
+            raise DataFileError(msg) from None
         missing = [k for k in ("edges_GeV2", "observed", "background") if k not in d]
         if missing:
-            raise DataFileError(f"BaBar data file {p}: keys {missing} missing (need edges_GeV2, observed, background)")
+            msg = f"BaBar data file {p}: keys {missing} missing (need edges_GeV2, observed, background)"
+            raise DataFileError(msg)
         return _validate(d["edges_GeV2"], d["observed"], d["background"], str(d.get("label", "")), str(p))
     rows = []
-    for k, line in enumerate(text.splitlines(), 1):
-        line = line.split("#", 1)[0].strip()
+    for k, raw in enumerate(text.splitlines(), 1):
+        line = raw.split("#", 1)[0].strip()
         if not line:
             continue
         parts = line.replace(",", " ").split()
         try:
             rows.append([float(x) for x in parts])
         except ValueError:
-            raise DataFileError(f"BaBar data file {p}, line {k}: {line!r} is not four numbers") from None
+            msg = f"BaBar data file {p}, line {k}: {line!r} is not four numbers"
+            raise DataFileError(msg) from None
         if len(parts) != 4:
-            raise DataFileError(f"BaBar data file {p}, line {k}: {len(parts)} columns, need 4 "
-                                f"(low_GeV2 high_GeV2 observed background)")
+            msg = (
+                f"BaBar data file {p}, line {k}: {len(parts)} columns, need 4 "
+                                f"(low_GeV2 high_GeV2 observed background)"
+            )
+            raise DataFileError(msg)
     if not rows:
-        raise DataFileError(f"BaBar data file {p}: no bins")
+        msg = f"BaBar data file {p}: no bins"
+        raise DataFileError(msg)
     a = np.array(rows)
     if np.any(a[1:, 0] != a[:-1, 1]):
-        raise DataFileError(f"BaBar data file {p}: bins are not contiguous (each low edge must equal the "
-                            f"previous high edge)")
+        msg = (
+            f"BaBar data file {p}: bins are not contiguous (each low edge must equal the "
+                            f"previous high edge)"
+        )
+        raise DataFileError(msg)
     return _validate(np.append(a[:, 0], a[-1, 1]), a[:, 2], a[:, 3], "", str(p))
 
 
@@ -186,11 +203,14 @@ def fit_counts(signal: np.ndarray, data: BaBarData, bkg_uncertainty: float = 0.0
 
     s = np.asarray(signal, float)
     if s.shape != data.observed.shape:
-        raise FitError(f"BaBar fit: signal has {s.size} bins, the data {data.observed.size}")
+        msg = f"BaBar fit: signal has {s.size} bins, the data {data.observed.size}"
+        raise FitError(msg)
     if not np.any(s > 0):
-        raise FitError(f"BaBar fit: the signal is zero in every data bin ({data.edges.tolist()} GeV^2)")
+        msg = f"BaBar fit: the signal is zero in every data bin ({data.edges.tolist()} GeV^2)"
+        raise FitError(msg)
     if not (bkg_uncertainty >= 0 and np.isfinite(bkg_uncertainty)):
-        raise FitError(f"BaBar fit: background uncertainty {bkg_uncertainty}: must be a fraction >= 0")
+        msg = f"BaBar fit: background uncertainty {bkg_uncertainty}: must be a fraction >= 0"
+        raise FitError(msg)
     sig_b = float(bkg_uncertainty)
 
     def f(mu: float, theta: float) -> float:
@@ -203,7 +223,8 @@ def fit_counts(signal: np.ndarray, data: BaBarData, bkg_uncertainty: float = 0.0
         m.fixed["theta"] = True
     m.migrad()
     if not m.valid:
-        raise FitError(f"BaBar fit: MIGRAD did not converge (mu = {m.values['mu']:.4g})")
+        msg = f"BaBar fit: MIGRAD did not converge (mu = {m.values['mu']:.4g})"
+        raise FitError(msg)
     m.hesse()
     best = float(m.fval)
     # conditional fit at mu = 0 (theta profiled)
@@ -242,8 +263,8 @@ def _pseudo_photon_fraction(cutflow: dict[str, float]) -> tuple[float, float] | 
 def fig1_plot(fit: BaBarFit, signal: np.ndarray, data: BaBarData, path: str | os.PathLike) -> Path:
     """Paper Fig. 1 analogue: background (scaled by the fitted 1 + theta) and best-fit signal
     (mu x ``signal``) stacked per M_miss^2 bin (GeV^2), with the data (sqrt(n) errors). Writes PNG ``path``."""
-    from detectors.registry import PlotSpec
     from detectors.output import write_png
+    from detectors.registry import PlotSpec
 
     spec = PlotSpec(
         title=f"BaBar monophotons: best fit {fit.signal_events:.3g} signal events, {fit.significance:.2f} sigma",
@@ -267,7 +288,8 @@ def fit_babar(run_dir: str | os.PathLike, data: str | os.PathLike | None = None,
     run = read_detector_run(run_dir, "babar", ("M_miss2",))
     s = np.histogram(run.columns["M_miss2"], bins=d.edges, weights=run.columns["weight"])[0]
     if not np.any(s > 0):
-        raise FitError(f"run {run.path}: no selected BaBar event in M_miss^2 {d.edges[0]:g}-{d.edges[-1]:g} GeV^2")
+        msg = f"run {run.path}: no selected BaBar event in M_miss^2 {d.edges[0]:g}-{d.edges[-1]:g} GeV^2"
+        raise FitError(msg)
     fit = fit_counts(s, d, bkg_uncertainty)
     fit.run_dir = str(run.path)
     frac = _pseudo_photon_fraction(run.cutflow())

@@ -101,8 +101,11 @@ def _check_release(release: dict) -> None:
     need = 2 * len(release["data"]) + len(release.get("numu_data", []))
     if frac is None or frac.shape != (need, need):
         shape = None if frac is None else frac.shape
-        raise DataFileError(f"MiniBooNE release: fractional covariance has shape {shape}, the fit needs "
-                            f"({need}, {need}) ordered (nu_e signal, nu_e background, nu_mu)")
+        msg = (
+            f"MiniBooNE release: fractional covariance has shape {shape}, the fit needs "
+                            f"({need}, {need}) ordered (nu_e signal, nu_e background, nu_mu)"
+        )
+        raise DataFileError(msg)
 
 
 @dataclass
@@ -170,7 +173,8 @@ def fit_signal(signal: np.ndarray, release: dict, stat: str = "cnp", signal_syst
     _check_release(release)
     s = np.asarray(signal, float)
     if s.shape != release["background"].shape:
-        raise FitError(f"signal has {s.size} bins, the release {release['background'].size}")
+        msg = f"signal has {s.size} bins, the release {release['background'].size}"
+        raise FitError(msg)
     if not np.any(s > 0):
         raise FitError("signal is zero in every E_nu^QE bin of the release (200-3000 MeV): nothing to fit")
     pos = s > 0
@@ -186,7 +190,8 @@ def fit_signal(signal: np.ndarray, release: dict, stat: str = "cnp", signal_syst
     m.limits["mu"] = (mu_lo, None)
     m.migrad()
     if not m.valid:
-        raise FitError(f"MiniBooNE fit: MIGRAD did not converge (mu = {m.values['mu']:.4g}, fmin {m.fval:.4g})")
+        msg = f"MiniBooNE fit: MIGRAD did not converge (mu = {m.values['mu']:.4g}, fmin {m.fval:.4g})"
+        raise FitError(msg)
     m.hesse()
     m.minos()
     mu = float(m.values["mu"])
@@ -217,8 +222,11 @@ def signal_components(run_dir: str | os.PathLike, edges: np.ndarray) -> tuple[di
     pot = run.run_summary.get("pot")
     release_pot = float(run.summary.get("options", {}).get("release_pot", RELEASE_POT))
     if not pot:
-        raise FitError(f"run {run.path}: summary.json gives no `pot`: cannot scale the signal to the release "
-                       f"POT {release_pot:.4g}")
+        msg = (
+            f"run {run.path}: summary.json gives no `pot`: cannot scale the signal to the release "
+                       f"POT {release_pot:.4g}"
+        )
+        raise FitError(msg)
     w = run.columns["weight"] * (release_pot / float(pot))
     e, hnl, reg = run.columns["E_QE"], np.abs(run.columns["ee_hnl"]), run.columns["regime"]
     comps: dict[str, np.ndarray] = {}
@@ -234,13 +242,14 @@ def signal_components(run_dir: str | os.PathLike, edges: np.ndarray) -> tuple[di
 def fig2_plot(fit: MiniBooNEFit, comps: dict[str, np.ndarray], release: dict, path: str | os.PathLike) -> Path:
     """Paper Fig. 2 analogue: best-fit signal (mu x each component) stacked on the release background,
     with the data (sqrt(n) errors), in events per MeV. Writes PNG ``path``."""
-    from detectors.registry import PlotSpec
     from detectors.output import write_png
+    from detectors.registry import PlotSpec
 
     colors = {"N5": "#3182bd", "N6": "#e7298a"}
     parts = []
     for label, h in comps.items():
-        style = {"color": colors.get(label.split()[0], "#66c2a5"), "hatch": "///" if label.split()[-1] == "coherent" else None}
+        style = {"color": colors.get(label.split()[0], "#66c2a5"),
+                 "hatch": "///" if label.split()[-1] == "coherent" else None}
         parts.append((f"{label} (x {fit.mu:.3g})", fit.mu * np.asarray(h), style))
     spec = PlotSpec(
         title=f"MiniBooNE nu-mode e-like: best fit mu = {fit.mu:.3g} +- {fit.mu_err:.2g}, "
@@ -267,7 +276,8 @@ def fit_miniboone(run_dir: str | os.PathLike, data_release: str | os.PathLike | 
     comps, run = signal_components(run_dir, release["edges"])
     total = np.sum(list(comps.values()), axis=0) if comps else np.zeros(len(release["edges"]) - 1)
     if not np.any(total > 0):
-        raise FitError(f"run {run.path}: no selected MiniBooNE event in 200-3000 MeV E_nu^QE: nothing to fit")
+        msg = f"run {run.path}: no selected MiniBooNE event in 200-3000 MeV E_nu^QE: nothing to fit"
+        raise FitError(msg)
     fit = fit_signal(total, release, stat, signal_systematics)
     fit.release_dir, fit.run_dir = str(loc.path), str(run.path)
     fit.signal_components = {k: v.tolist() for k, v in comps.items()}

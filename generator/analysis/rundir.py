@@ -49,7 +49,8 @@ def find_detector_output(run_dir: str | os.PathLike, detector: str) -> Path:
     base directory). Raises FitError naming what was looked for."""
     base = Path(run_dir).expanduser()
     if not base.is_dir():
-        raise FitError(f"run directory {base} does not exist")
+        msg = f"run directory {base} does not exist"
+        raise FitError(msg)
     dirs = _candidates(base, detector)
     subs = sorted(p for p in base.iterdir() if p.is_dir() and (p / "summary.json").is_file())
     if len(subs) == 1:
@@ -58,9 +59,12 @@ def find_detector_output(run_dir: str | os.PathLike, detector: str) -> Path:
         f = d / SUMMARY_FILE
         if (d / RECO_FILE).is_file() and f.is_file() and json.loads(f.read_text()).get("detector") == detector:
             return d
-    raise FitError(f"run directory {base}: no {RECO_FILE} + {SUMMARY_FILE} of detector {detector!r} in "
+    msg = (
+        f"run directory {base}: no {RECO_FILE} + {SUMMARY_FILE} of detector {detector!r} in "
                    f"{', '.join(str(d) for d in dirs)} (run the card with a [detector] name = {detector!r} "
-                   f"section, or `dsgen detect --detector {detector} {base}`)")
+                   f"section, or `dsgen detect --detector {detector} {base}`)"
+    )
+    raise FitError(msg)
 
 
 def read_detector_run(run_dir: str | os.PathLike, detector: str, branches: tuple[str, ...]) -> DetectorRun:
@@ -75,12 +79,14 @@ def read_detector_run(run_dir: str | os.PathLike, detector: str, branches: tuple
     want = tuple(dict.fromkeys(("weight", "selected", *branches)))
     with uproot.open(d / RECO_FILE) as f:
         if "reco" not in f:
-            raise FitError(f"{d / RECO_FILE}: no TTree `reco`")
+            msg = f"{d / RECO_FILE}: no TTree `reco`"
+            raise FitError(msg)
         tree = f["reco"]
         names = set(tree.keys())
         missing = [b for b in want if b not in names]
         if missing:
-            raise FitError(f"{d / RECO_FILE}: branches {missing} missing (has {sorted(tree.keys())})")
+            msg = f"{d / RECO_FILE}: branches {missing} missing (has {sorted(tree.keys())})"
+            raise FitError(msg)
         arrays = tree.arrays(list(want), library="np")
     sel = arrays.pop("selected").astype(bool)
     cols = {k: np.asarray(v)[sel] for k, v in arrays.items()}

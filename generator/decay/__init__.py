@@ -23,9 +23,9 @@ What happens to a block of events (generator.record.EventBlock):
 4. The daughters' momenta: three-body N_i -> N_j f fbar from the full |M|^2 (off-shell mediators,
    generator.model.three_body.msq_vector) including the parent's polarisation, by accept-reject on
    phase space with a piecewise-constant bound from a pre-scan (Dalitz grid, safety factor; bound
-   violations are counted in the optional ``report``); two-body decays with the angular distribution 1 + alpha P cos(theta) for a
-   polarised fermion parent (alpha from the Dirac trace of the vertex), isotropic otherwise. The
-   rest-frame momenta are boosted to the lab with the parent's four-momentum.
+   violations are counted in the optional ``report``); two-body decays with the angular distribution
+   1 + alpha P cos(theta) for a polarised fermion parent (alpha from the Dirac trace of the vertex),
+   isotropic otherwise. The rest-frame momenta are boosted to the lab with the parent's four-momentum.
 5. The parent row's status becomes 2; the daughters are appended with ``mother`` = the parent's index,
    production vertex = the decay vertex, polarisation 0 (spin correlations along the chain are not
    propagated). Repeat until no decayable state is left.

@@ -17,7 +17,8 @@ BOSON_KINDS = ("scalar", "vector")
 
 
 def _dirac_matrices():
-    """gamma^0..3 in the Dirac (Bjorken-Drell) representation and gamma5 = i g0 g1 g2 g3 (traces are basis independent)."""
+    """gamma^0..3 in the Dirac (Bjorken-Drell) representation and gamma5 = i g0 g1 g2 g3
+    (traces are basis independent)."""
     i2 = np.eye(2)
     z2 = np.zeros((2, 2))
     sig = [np.array([[0, 1], [1, 0]], complex), np.array([[0, -1j], [1j, 0]]), np.array([[1, 0], [0, -1]], complex)]

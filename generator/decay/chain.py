@@ -51,8 +51,11 @@ def decay_particle(block: EventBlock, k: int, chan, plan: DecayPlan, rng: np.ran
     bad = np.abs(m_rec - M) > MASS_TOLERANCE * M
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise PhysicsError(f"{name} in block {block.channel!r}, event {i}: invariant mass {m_rec[i]:.9g} GeV differs "
-                           f"from the model mass {M:.9g} GeV by more than {MASS_TOLERANCE:g} (relative)")
+        msg = (
+            f"{name} in block {block.channel!r}, event {i}: invariant mass {m_rec[i]:.9g} GeV differs "
+                           f"from the model mass {M:.9g} GeV by more than {MASS_TOLERANCE:g} (relative)"
+        )
+        raise PhysicsError(msg)
     weight = block.weight * weight_factor
     ctau = plan.ctau0_cm(name)
     x0 = block.x[:, k]

@@ -21,11 +21,13 @@ __all__ = ["DecayPlan", "parse_channel_label"]
 def parse_channel_label(text: str, key: str) -> tuple[str, tuple[str, ...]]:
     """(parent, daughters) of a card channel "N6 -> N5 e+ e-"; CardError naming ``key`` if it is not one."""
     if "->" not in text:
-        raise CardError(key, f"{text!r} is not a channel; write it as 'N6 -> N5 e+ e-'")
+        msg = f"{text!r} is not a channel; write it as 'N6 -> N5 e+ e-'"
+        raise CardError(key, msg)
     parent, rest = text.split("->", 1)
     daughters = tuple(rest.split())
     if not parent.strip() or not daughters:
-        raise CardError(key, f"{text!r} is not a channel; write it as 'N6 -> N5 e+ e-'")
+        msg = f"{text!r} is not a channel; write it as 'N6 -> N5 e+ e-'"
+        raise CardError(key, msg)
     return parent.strip(), daughters
 
 
@@ -67,7 +69,8 @@ class DecayPlan:
         known = self.table.accepted_names
         for i, s in enumerate(section.stable):
             if s not in known:
-                raise UnknownNameError(f"state in decay.stable[{i}]", s, known)
+                what = f"state in decay.stable[{i}]"
+                raise UnknownNameError(what, s, known)
         self.stable = {self.table.canonical(s) for s in section.stable}
         self.forced: dict[str, list] = {}
         if self.mode == "forced":
@@ -80,9 +83,11 @@ class DecayPlan:
                 match = [c for c in self.channels.get(parent, [])
                          if _exclusive(c) and sorted(c.daughters) == sorted(daughters)]
                 if not match:
-                    raise UnknownNameError(f"decay channel in {key}", text, allowed)
+                    what = f"decay channel in {key}"
+                    raise UnknownNameError(what, text, allowed)
                 if parent in self.stable:
-                    raise CardError(key, f"{text!r} decays {parent}, which is listed in decay.stable; remove one of them")
+                    msg = f"{text!r} decays {parent}, which is listed in decay.stable; remove one of them"
+                    raise CardError(key, msg)
                 lst = self.forced.setdefault(parent, [])
                 for c in match:
                     if c not in lst:
@@ -92,7 +97,8 @@ class DecayPlan:
             self.volume = volume_from_card(section.volume)
             for i, name in enumerate(self.volume.particles):
                 if name not in known:
-                    raise UnknownNameError(f"state in decay.volume.particles[{i}]", name, known)
+                    what = f"state in decay.volume.particles[{i}]"
+                    raise UnknownNameError(what, name, known)
             self.volume = ForcedVolume(self.volume.shape, tuple(self.table.canonical(n) for n in self.volume.particles))
         self._samplers: dict = {}
         self._ctau: dict[str, float] = {}

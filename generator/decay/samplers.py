@@ -28,8 +28,11 @@ def register_sampler(*kinds: str):
     def deco(factory):
         for kind in kinds:
             if kind in SAMPLERS:
-                raise RegistryError(f"decay-channel kind {kind!r} already has a sampler ({SAMPLERS[kind].__name__}); "
-                                    f"register each kind once")
+                msg = (
+                    f"decay-channel kind {kind!r} already has a sampler ({SAMPLERS[kind].__name__}); "
+                                    f"register each kind once"
+                )
+                raise RegistryError(msg)
             SAMPLERS[kind] = factory
         return factory
 
@@ -46,7 +49,8 @@ def make_sampler(chan, M: float, masses: list[float], rng: np.random.Generator):
     try:
         factory = SAMPLERS[chan.kind]
     except KeyError:
-        raise UnknownNameError(f"decay-channel kind of {chan.name!r}", chan.kind, SAMPLERS) from None
+        what = f"decay-channel kind of {chan.name!r}"
+        raise UnknownNameError(what, chan.kind, SAMPLERS) from None
     return factory(chan, M, masses, rng)
 
 
@@ -55,9 +59,11 @@ def three_body_sampler(chan, M: float, masses: list[float], rng: np.random.Gener
     """Three-body: the channel's mediators and couplings (three_body.msq_vector, daughters = (j, f, fbar)); the
     accept-reject bound is pre-scanned with ``rng``."""
     if len(masses) != 3:
-        raise PhysicsError(f"three-body channel {chan.name!r} has {len(masses)} daughter masses; it needs 3")
+        msg = f"three-body channel {chan.name!r} has {len(masses)} daughter masses; it needs 3"
+        raise PhysicsError(msg)
     if len(np.atleast_1d(chan.med_m)) == 0:
-        raise PhysicsError(f"three-body channel {chan.name!r} has no mediator couplings to sample from")
+        msg = f"three-body channel {chan.name!r} has no mediator couplings to sample from"
+        raise PhysicsError(msg)
     s = ThreeBodySampler(M, masses[0], masses[1], masses[2], chan.med_m, chan.med_w, chan.aL, chan.aR, chan.bL,
                          chan.bR)
     s.prescan(rng)
@@ -70,7 +76,8 @@ def two_body_sampler(chan, M: float, masses: list[float], rng: np.random.Generat
     daughter, asymmetry.two_body_asymmetry); the model's Majorana vertices have |a_L| = |a_R| and give alpha = 0
     (isotropic). ``rng`` is not used (no pre-scan)."""
     if len(masses) != 2:
-        raise PhysicsError(f"two-body channel {chan.name!r} has {len(masses)} daughter masses; it needs 2")
+        msg = f"two-body channel {chan.name!r} has {len(masses)} daughter masses; it needs 2"
+        raise PhysicsError(msg)
     alpha = 0.0
     kind = boson_kind(chan.daughters[1])
     if hnl_index(chan.parent) is not None and kind is not None and len(np.atleast_1d(chan.aL)) > 0:

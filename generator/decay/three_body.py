@@ -47,8 +47,8 @@ class SamplerStats:
 
     def as_dict(self) -> dict:
         """JSON-ready numbers."""
-        return dict(n_candidates=self.n_candidates, n_accepted=self.n_accepted, n_overweight=self.n_overweight,
-                    max_weight_over_bound=self.max_ratio, bound=self.bound, efficiency=self.efficiency)
+        return {"n_candidates": self.n_candidates, "n_accepted": self.n_accepted, "n_overweight": self.n_overweight,
+                "max_weight_over_bound": self.max_ratio, "bound": self.bound, "efficiency": self.efficiency}
 
 
 @dataclass
@@ -86,8 +86,9 @@ class ThreeBodySampler:
     GRID = 16
 
     def __post_init__(self) -> None:
-        if self.M <= self.m1 + self.m2 + self.m3:
-            raise PhysicsError(f"three-body decay closed: M = {self.M} GeV <= m1 + m2 + m3 = {self.m1 + self.m2 + self.m3} GeV")
+        if self.m1 + self.m2 + self.m3 >= self.M:
+            msg = f"three-body decay closed: M = {self.M} GeV <= m1 + m2 + m3 = {self.m1 + self.m2 + self.m3} GeV"
+            raise PhysicsError(msg)
         self.med_m = np.atleast_1d(np.asarray(self.med_m, dtype=float))
         self.med_w = np.atleast_1d(np.asarray(self.med_w, dtype=float))
         for name in ("aL", "aR", "bL", "bR"):
@@ -150,10 +151,13 @@ class ThreeBodySampler:
         describes it as an on-shell two-body decay.
         """
         lo23, hi23 = self._rect[2], self._rect[3]
-        for mm, ww in zip(self.med_m, self.med_w):
+        for mm, ww in zip(self.med_m, self.med_w, strict=True):
             if lo23 < mm**2 < hi23 and ww < 0.1 * mm:
-                raise PhysicsError(f"mediator of mass {mm} GeV is on shell inside the phase space of the three-body "
-                                   f"decay (M = {self.M} GeV); generate the on-shell two-body decay instead")
+                msg = (
+                    f"mediator of mass {mm} GeV is on shell inside the phase space of the three-body "
+                                   f"decay (M = {self.M} GeV); generate the on-shell two-body decay instead"
+                )
+                raise PhysicsError(msg)
         lo12, hi12 = self._rect[0], self._rect[1]
         u = rng.random((5, n))
         m12 = lo12 + (hi12 - lo12) * u[0]
@@ -162,7 +166,8 @@ class ThreeBodySampler:
         p, cell = p[inside], self._cell_index(m12[inside], m23[inside])
         A = self.msq(p, None)
         if not (p.shape[0] and np.max(A) > 0):
-            raise PhysicsError(f"|M|^2 of the three-body decay (M = {self.M} GeV) vanishes on the whole phase space")
+            msg = f"|M|^2 of the three-body decay (M = {self.M} GeV) vanishes on the whole phase space"
+            raise PhysicsError(msg)
         g = self.GRID
         cell_A = np.zeros(g * g)
         np.maximum.at(cell_A, cell, A)
@@ -246,7 +251,8 @@ class ThreeBodySampler:
             todo = todo[~acc]
         return out
 
-    def weighted(self, n: int, rng: np.random.Generator, spin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def weighted(self, n: int, rng: np.random.Generator,
+                 spin: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """n weighted decays at rest: momenta (n, 3, 4) [GeV] and weights [GeV] with sum(weights) -> Gamma.
 
         weight = |M|^2 * (Dalitz rectangle area) / (256 pi^3 M^3) / n (zero outside the Dalitz region), the

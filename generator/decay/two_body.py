@@ -40,8 +40,9 @@ class TwoBodySampler:
     stats: SamplerStats = field(default_factory=SamplerStats)
 
     def __post_init__(self) -> None:
-        if self.M < self.m1 + self.m2:
-            raise PhysicsError(f"two-body decay closed: M = {self.M} GeV < m1 + m2 = {self.m1 + self.m2} GeV")
+        if self.m1 + self.m2 > self.M:
+            msg = f"two-body decay closed: M = {self.M} GeV < m1 + m2 = {self.m1 + self.m2} GeV"
+            raise PhysicsError(msg)
 
     def sample(self, spin: np.ndarray | None, n: int, rng: np.random.Generator) -> np.ndarray:
         """n decays at rest: momenta (n, 2, 4) in GeV. spin: (n, 3) rest-frame spin vectors (|spin| = P) or None."""

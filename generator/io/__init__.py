@@ -32,7 +32,6 @@ formats a card may request (format -> writer, file name) in :mod:`generator.io.f
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np

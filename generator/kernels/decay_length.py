@@ -89,7 +89,8 @@ def lab_decay_length(p: np.ndarray, mass, ctau0_cm: float) -> np.ndarray:
     return np.linalg.norm(p[..., 1:4], axis=-1) / np.asarray(mass, dtype=float) * ctau0_cm
 
 
-def sample_decay_vertices(x0: np.ndarray, p: np.ndarray, mass, ctau0_cm: float, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sample_decay_vertices(x0: np.ndarray, p: np.ndarray, mass, ctau0_cm: float,
+                          u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Decay vertices (n, 4) = (c*t, x, y, z) in cm of particles produced at x0 (n, 4) [cm].
 
     p : (n, 4) lab four-momenta (GeV); mass : GeV (scalar or (n,)); ctau0_cm : proper decay length
@@ -97,7 +98,8 @@ def sample_decay_vertices(x0: np.ndarray, p: np.ndarray, mass, ctau0_cm: float, 
     Returns (x_decay, s) with s the proper path c*(proper time) in cm (exponential with mean ctau0_cm).
     """
     if not ctau0_cm > 0:
-        raise ValueError(f"ctau0_cm = {ctau0_cm}: must be > 0")
+        msg = f"ctau0_cm = {ctau0_cm}: must be > 0"
+        raise ValueError(msg)
     x0, p, mass = _prep(x0, p, mass)
     return _free_kernel(x0, p, mass, float(ctau0_cm), np.ascontiguousarray(u, dtype=np.float64))
 
@@ -113,7 +115,8 @@ def sample_decay_vertices_in(
     weight factor of a forced decay. Rows with prob = 0 have x_decay = nan.
     """
     if not ctau0_cm > 0:
-        raise ValueError(f"ctau0_cm = {ctau0_cm}: must be > 0")
+        msg = f"ctau0_cm = {ctau0_cm}: must be > 0"
+        raise ValueError(msg)
     x0, p, mass = _prep(x0, p, mass)
     f = np.ascontiguousarray
     return _interval_kernel(

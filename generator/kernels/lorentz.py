@@ -123,7 +123,8 @@ def _as_many(k: np.ndarray) -> tuple[np.ndarray, bool]:
     if k.ndim == 2:
         return k[:, None, :], True
     if k.ndim != 3 or k.shape[-1] != 4:
-        raise ValueError(f"four-vectors must have shape (n, 4) or (n, m, 4), got {k.shape}")
+        msg = f"four-vectors must have shape (n, 4) or (n, m, 4), got {k.shape}"
+        raise ValueError(msg)
     return k, False
 
 

@@ -141,8 +141,9 @@ def two_body_rest(M: float, m1: float, m2: float, direction: np.ndarray) -> np.n
 
     M, m1, m2 in GeV with M >= m1 + m2 (else ValueError).
     """
-    if M < m1 + m2:
-        raise ValueError(f"two-body decay closed: M = {M} GeV < m1 + m2 = {m1 + m2} GeV")
+    if m1 + m2 > M:
+        msg = f"two-body decay closed: M = {M} GeV < m1 + m2 = {m1 + m2} GeV"
+        raise ValueError(msg)
     return _two_body_kernel(float(M), float(m1), float(m2), np.ascontiguousarray(direction, dtype=np.float64))
 
 
@@ -187,7 +188,8 @@ def three_body_rest(
 
 
 def isotropic_directions(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
-    """Unit vectors (n, 3) uniform on the sphere from uniform numbers u1, u2 in [0, 1): cos(theta) = 2u1 - 1, phi = 2 pi u2."""
+    """Unit vectors (n, 3) uniform on the sphere from uniform numbers u1, u2 in [0, 1):
+    cos(theta) = 2u1 - 1, phi = 2 pi u2."""
     c = 2.0 * np.asarray(u1) - 1.0
     s = np.sqrt(np.clip(1.0 - c * c, 0.0, None))
     phi = 2.0 * np.pi * np.asarray(u2)
@@ -196,10 +198,10 @@ def isotropic_directions(u1: np.ndarray, u2: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "dalitz_rectangle",
-    "sample_discrete",
     "isotropic_directions",
     "kallen",
     "m23sq_limits",
+    "sample_discrete",
     "three_body_rest",
     "two_body_momentum",
     "two_body_rest",

@@ -28,7 +28,8 @@ class Model:
     Parameters
     ----------
     params : ModelParameters (masses in GeV).
-    convention : vector-vertex convention for Majorana pairs (default: params.vertex_convention), one of ``vertices.CONVENTIONS``:
+    convention : vector-vertex convention for Majorana pairs (default: params.vertex_convention),
+        one of ``vertices.CONVENTIONS``:
         "majorana" (default, physical: a_R = -a_L^*, 1/2 for identical pairs) or "paper" (a_R = -a_L, no 1/2,
         which reproduces Tables I/II of the paper; see generator/model/vertices.py).
     """
@@ -86,14 +87,16 @@ class Model:
         """Proper decay length c*tau0 = hbar c / Gamma in cm."""
         w = self.width(name)
         if w <= 0.0:
-            raise PhysicsError(f"{name} has no open decay channel (total width 0); it is stable at these parameters")
+            msg = f"{name} has no open decay channel (total width 0); it is stable at these parameters"
+            raise PhysicsError(msg)
         return const.HBARC_GEV_CM / w
 
     def branching_ratios(self, name: str) -> dict[str, float]:
         """{channel name: branching ratio} for ``name`` (sums to 1)."""
         w = self.width(name)
         if w <= 0.0:
-            raise PhysicsError(f"{name} has no open decay channel (total width 0)")
+            msg = f"{name} has no open decay channel (total width 0)"
+            raise PhysicsError(msg)
         return {k: v / w for k, v in self.partial_widths(name).items()}
 
     def mass(self, name: str) -> float:

@@ -25,8 +25,8 @@ finite and mu-independent (checked in tests): the dark ones come from the phi'/G
 the Z' loop, the active-active ones are the Z/h seesaw corrections of Grimus & Lavoura. The one-loop light masses are
 the light Takagi values of M + dM_forbidden. O(chi) gauge-kinetic mixing terms in the loop are neglected.
 
-Checks (tests/model/test_model_observables.py): the forbidden entries are mu-independent; the SM active-active entry agrees
-with the seesaw-limit formula of Pilaftsis (1992) / Dev & Pilaftsis arXiv:1209.4051,
+Checks (tests/model/test_model_observables.py): the forbidden entries are mu-independent; the SM active-active
+entry agrees with the seesaw-limit formula of Pilaftsis (1992) / Dev & Pilaftsis arXiv:1209.4051,
 dM_nu = alpha_W/(16 pi m_W^2) M_D^2/M_N [m_H^2 x_H ln x_H/(x_H - 1) + 3 m_Z^2 x_Z ln x_Z/(x_Z - 1)], x = M_N^2/m^2,
 in sign and size, and is independent of the R_xi gauge parameter. Caveat: the dark forbidden entries are NOT
 xi-independent (the charged nu_DL, nu_DR carry the invariant Dirac mass M_X, so the cancellation that protects the
@@ -153,7 +153,8 @@ def one_loop_mass_correction(spec: Spectrum, mu: float = 1.0, xi: float = 1.0) -
     +1/(16 pi^2) sum_k A_kj A_ki m_k [A0(M^2) - A0(xi M^2) - m_k^2 (B0(m_k, sqrt(xi) M) - B0(m_k, M))] / M^2,
     and the Goldstones get mass^2 xi M^2."""
     if not xi > 0:
-        raise ValueError(f"xi = {xi}: the R_xi gauge parameter must be > 0")
+        msg = f"xi = {xi}: the R_xi gauge parameter must be > 0"
+        raise ValueError(msg)
     p = spec.params
     m = spec.masses
     U = spec.U

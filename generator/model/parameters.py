@@ -128,24 +128,31 @@ class ModelParameters:
             if f not in ALLOWED_FLAVOURS:
                 raise UnknownNameError("active flavour", f, ALLOWED_FLAVOURS)
         if len(set(self.flavours)) != len(self.flavours):
-            raise CardError("model.flavours", f"{list(self.flavours)} repeats a flavour")
+            msg = f"{list(self.flavours)} repeats a flavour"
+            raise CardError("model.flavours", msg)
         n = self.M_N.shape[0] if self.M_N.ndim == 1 else -1
         if self.M_N.ndim != 1 or n < 1:
-            raise CardError("model.M_N_GeV", f"{self.M_N.tolist()} must be a list of n >= 1 masses")
+            msg = f"{self.M_N.tolist()} must be a list of n >= 1 masses"
+            raise CardError("model.M_N_GeV", msg)
         if self.M_D.shape != (self.n_active, n):
             msg = f"shape {self.M_D.shape} must be (n_active, n) = ({self.n_active}, {n})"
             raise CardError("model.M_D_GeV", msg)
         d = self.M_X.shape[0]
         if self.M_X.ndim != 1 or d < 1:
-            raise CardError("model.M_X_GeV", f"{self.M_X.tolist()} must be one mass per dark fermion (d >= 1)")
+            msg = f"{self.M_X.tolist()} must be one mass per dark fermion (d >= 1)"
+            raise CardError("model.M_X_GeV", msg)
         for key in ("Lambda_L", "Lambda_R"):
             arr = getattr(self, key)
             if arr.shape != (n, d):
-                raise CardError(f"model.{key}_GeV", f"shape {arr.shape} must be (n, d) = ({n}, {d})")
+                card_key = f"model.{key}_GeV"
+                msg = f"shape {arr.shape} must be (n, d) = ({n}, {d})"
+                raise CardError(card_key, msg)
         for key in ("M_D", "M_N", "Lambda_L", "Lambda_R", "M_X"):
             arr = getattr(self, key)
             if not np.all(np.isfinite(arr)):
-                raise CardError(f"model.{key}_GeV", f"{arr.tolist()} contains a non-finite value")
+                card_key = f"model.{key}_GeV"
+                msg = f"{arr.tolist()} contains a non-finite value"
+                raise CardError(card_key, msg)
         positive = {
             "m_Zprime_GeV": self.m_Zprime,
             "m_phiprime_GeV": self.m_phiprime,
@@ -154,17 +161,24 @@ class ModelParameters:
         }
         for key, val in positive.items():
             if not (math.isfinite(val) and val > 0):
-                raise CardError(f"model.{key}", f"= {val}: must be a finite number > 0")
+                card_key = f"model.{key}"
+                msg = f"= {val}: must be a finite number > 0"
+                raise CardError(card_key, msg)
         if self.epsilon >= 1:
-            raise CardError("model.epsilon", f"= {self.epsilon}: kinetic mixing must be < 1")
+            msg = f"= {self.epsilon}: kinetic mixing must be < 1"
+            raise CardError("model.epsilon", msg)
         if self.alpha_D > 1.0:
-            raise CardError("model.alpha_D", f"= {self.alpha_D}: must be <= 1 (perturbative dark coupling)")
+            msg = f"= {self.alpha_D}: must be <= 1 (perturbative dark coupling)"
+            raise CardError("model.alpha_D", msg)
         if self.m_Zprime >= 0.5 * const.M_Z:
-            raise CardError("model.m_Zprime_GeV", f"= {self.m_Zprime} GeV: the model (Eq. 3) assumes m_Z' << m_Z; allowed < {0.5 * const.M_Z:.1f} GeV")
+            msg = f"= {self.m_Zprime} GeV: the model (Eq. 3) assumes m_Z' << m_Z; allowed < {0.5 * const.M_Z:.1f} GeV"
+            raise CardError("model.m_Zprime_GeV", msg)
         if self.vertex_convention not in VERTEX_CONVENTIONS:
-            raise UnknownNameError("vertex convention (model.vertex_convention)", self.vertex_convention, VERTEX_CONVENTIONS)
+            raise UnknownNameError("vertex convention (model.vertex_convention)", self.vertex_convention,
+                                   VERTEX_CONVENTIONS)
         if not (math.isfinite(self.sin_theta) and abs(self.sin_theta) < 1):
-            raise CardError("model.sin_theta", f"= {self.sin_theta}: must satisfy |sin theta| < 1")
+            msg = f"= {self.sin_theta}: must satisfy |sin theta| < 1"
+            raise CardError("model.sin_theta", msg)
 
 
 # ------------------------------------------------------------------------------------- presets
@@ -172,14 +186,14 @@ class ModelParameters:
 # m_Z' = 1.25 GeV, epsilon^2 = 4.6e-4 for all points; alpha_D from Tables I/II. m_phi' = 1 GeV
 # (text of Sec. III and Appendix A); the Table I caption says 1.6 GeV: see tests/model for the effect.
 _TABLE_III = {
-    "BP-A": dict(mD=(0.00950, 0.278, 0.190), M=(-0.0429, 1.10, -1.10), L=(-2.39, 19.0, 0.00),
-                 R=(-2.39, 19.0, 0.00), MX=-1.21, alpha_D=0.39),
-    "BP-B": dict(mD=(-0.0347, 1.98, -3.89), M=(-0.0900, 6.00, -18.0), L=(3.75, 24.0, 0.00),
-                 R=(-2.81, 54.0, 0.00), MX=1.96, alpha_D=0.32),
-    "BP-C": dict(mD=(0.0336, -0.635, -1.03), M=(-0.0963, 5.07, -10.1), L=(3.51, 25.5, 12.7),
-                 R=(-4.04, 44.1, -38.1), MX=1.56, alpha_D=0.76),
-    "BP-D": dict(mD=(0.129, 6.72, -11.4), M=(0.206, 6.00, -18.0), L=(15.0, 33.0, 0.00),
-                 R=(-14.9, -12.9, 0.00), MX=3.50, alpha_D=0.11),
+    "BP-A": {"mD": (0.00950, 0.278, 0.190), "M": (-0.0429, 1.10, -1.10), "L": (-2.39, 19.0, 0.00),
+             "R": (-2.39, 19.0, 0.00), "MX": -1.21, "alpha_D": 0.39},
+    "BP-B": {"mD": (-0.0347, 1.98, -3.89), "M": (-0.0900, 6.00, -18.0), "L": (3.75, 24.0, 0.00),
+             "R": (-2.81, 54.0, 0.00), "MX": 1.96, "alpha_D": 0.32},
+    "BP-C": {"mD": (0.0336, -0.635, -1.03), "M": (-0.0963, 5.07, -10.1), "L": (3.51, 25.5, 12.7),
+             "R": (-4.04, 44.1, -38.1), "MX": 1.56, "alpha_D": 0.76},
+    "BP-D": {"mD": (0.129, 6.72, -11.4), "M": (0.206, 6.00, -18.0), "L": (15.0, 33.0, 0.00),
+             "R": (-14.9, -12.9, 0.00), "MX": 3.50, "alpha_D": 0.11},
 }
 #: BP-D electron Yukawas: M_D^e = 0.11 M_D^mu (Appendix A, above Eq. A4).
 BPD_ELECTRON_RATIO = 0.11

@@ -27,7 +27,8 @@ Two regimes, two functions (q^2 in GeV^2, masses and widths in GeV, D in GeV^2):
 
 The three-body kernels (generator.model.three_body) call :func:`denominator_kernel`; generator.physics.ee and
 generator.physics.meson call :func:`breit_wigner`. The upscattering kernel (generator.physics.upscattering) is
-spacelike only, where :func:`denominator` is the real -(Q^2 + m^2) it uses (checked in tests/model/test_model_propagator.py).
+spacelike only, where :func:`denominator` is the real -(Q^2 + m^2) it uses
+(checked in tests/model/test_model_propagator.py).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ N_INNER = 6
 # ------------------------------------------------------------------------------------------ kinematics
 def _sqrt_lambda(M, m1, m2):
     """sqrt(lambda(M^2, m1^2, m2^2)) in GeV^2, zero when closed (M <= m1 + m2)."""
-    if M <= m1 + m2:
+    if m1 + m2 >= M:
         return 0.0
     return math.sqrt(max((M * M - (m1 + m2) ** 2) * (M * M - (m1 - m2) ** 2), 0.0))
 

@@ -49,8 +49,9 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13, refine: bool = True) -> tuple
 
     Method: for M = B + iC (B, C real symmetric), u = x + i y with M u* = m u is equivalent to the
     real symmetric eigenproblem [[B, C], [C, -B]] (x, y) = m (x, y), whose spectrum is {+m_i, -m_i}.
-    The n largest eigenpairs give W = (u_1 ...), M = W diag(m) W^T, and U = W*; eigenvectors of distinct eigenvalues of a real symmetric matrix
-    are orthogonal, which makes the complex columns orthonormal, degenerate masses included. For
+    The n largest eigenpairs give W = (u_1 ...), M = W diag(m) W^T, and U = W*; eigenvectors of distinct
+    eigenvalues of a real symmetric matrix are orthogonal, which makes the complex columns orthonormal,
+    degenerate masses included. For
     (numerically) zero masses the +0/-0 pairs mix, so that cluster is re-orthonormalised in C^n by
     an SVD of all its vectors. A final phase rotation makes every diagonal entry real and >= 0.
 
@@ -69,7 +70,8 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13, refine: bool = True) -> tuple
     M = np.asarray(M, dtype=complex)
     n = M.shape[0]
     if M.shape != (n, n):
-        raise ValueError(f"takagi needs a square matrix, got shape {M.shape}")
+        msg = f"takagi needs a square matrix, got shape {M.shape}"
+        raise ValueError(msg)
     if not np.allclose(M, M.T, rtol=0, atol=1e-14 * max(1.0, np.abs(M).max())):
         raise ValueError("takagi needs a symmetric matrix (M == M.T)")
     B, C = M.real, M.imag
@@ -90,7 +92,7 @@ def takagi(M: np.ndarray, zero_tol: float = 1e-13, refine: bool = True) -> tuple
         # project out the positive-mass directions, then keep an orthonormal basis of the span
         pos = np.array(cols).T if cols else np.zeros((n, 0))
         zero_block = zero_block - pos @ (pos.conj().T @ zero_block)
-        uz, sz, _ = np.linalg.svd(zero_block, full_matrices=False)
+        uz, _sz, _ = np.linalg.svd(zero_block, full_matrices=False)
         cols.extend(uz[:, k] for k in range(n_zero))
     U = np.array(cols).T
     # Eigenvectors of tiny masses (m << max m) are only accurate to ~eps max(m)/gap; replace U by the closest

@@ -24,7 +24,8 @@ the phase-space factor 1/2). This is convention "majorana" (default).
 Convention "paper": the paper's Tables I/II (B(Z' -> N_j N_k), c tau^0 of N_5, N_6) are reproduced only with a pure
 axial coupling of strength |X_ji| for every pair, i.e. a_R = -a_L = -g X_ji, and no 1/2 for identical pairs. In
 BP-A..C, N_5 has the opposite CP parity to N_4 and N_6 (V_45, V_56 imaginary), so the physical couplings are vector
-and c tau^0(N_5), c tau^0(N_6) come out ~3 times longer than in the tables (numbers in tests/model/test_model_widths.py).
+and c tau^0(N_5), c tau^0(N_6) come out ~3 times longer than in the tables
+(numbers in tests/model/test_model_widths.py).
 
 The scalar phi' couples as phi' nbar_j (y_L P_L + y_R P_R) n_i with y_L = S_ji / sqrt 2, y_R = S_ji^* / sqrt 2
 (Eq. A2, S symmetric; both orderings of the Majorana pair added).

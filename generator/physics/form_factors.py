@@ -229,7 +229,8 @@ def helm(Q2, A: int) -> np.ndarray:
 def nucleon_em(Q2, nucleon: str) -> tuple[np.ndarray, np.ndarray]:
     """(F1, F2) of "p" or "n" at Q2 (GeV^2); dimensionless. F1^p(0) = 1, F2^p(0) = mu_p - 1, F1^n(0) = 0."""
     if nucleon not in ("p", "n"):
-        raise ValueError(f"nucleon {nucleon!r}: allowed 'p' or 'n'")
+        msg = f"nucleon {nucleon!r}: allowed 'p' or 'n'"
+        raise ValueError(msg)
     M = const.M_PROTON if nucleon == "p" else const.M_NEUTRON
     q2 = np.atleast_1d(np.asarray(Q2, dtype=float))
     f1, f2 = _nucleon_em_array(np.ascontiguousarray(q2.ravel()), M, 1 if nucleon == "p" else -1)
@@ -295,7 +296,8 @@ def _nuclear_table() -> dict:
     try:
         return tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise DataFileError(f"cannot read nuclear charge table {path}: {exc}") from None
+        msg = f"cannot read nuclear charge table {path}: {exc}"
+        raise DataFileError(msg) from None
 
 
 @cache

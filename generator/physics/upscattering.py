@@ -332,7 +332,8 @@ class UpscatteringChannel:
         if np.any(bad):
             first = float(np.ravel(e)[np.flatnonzero(np.ravel(bad))[0]])
             msg = (f"{self.name}: E_nu = {first:.6g} GeV is at or below the threshold "
-                   f"E_th = m_N + m_N^2/2M = {self.threshold:.6g} GeV (m_N = {self.m_N:.6g} GeV, M = {self.M:.6g} GeV); "
+                   f"E_th = m_N + m_N^2/2M = {self.threshold:.6g} GeV "
+                   f"(m_N = {self.m_N:.6g} GeV, M = {self.M:.6g} GeV); "
                    f"allowed: E_nu > E_th")
             raise KinematicallyClosedError(msg)
 
@@ -364,7 +365,7 @@ class UpscatteringChannel:
             self.regime == "coherent", float(self.target.Z), float(self.target.N), ffc, ffw, tau3, self.k_F, const.SW2,
             self.boson_m2, self.boson_a, self.boson_gem, self.boson_gnc, self.scalar_m2, self.scalar_a, self.scalar_y,
         )
-        return out.reshape(shape + (2,))
+        return out.reshape((*shape, 2))
 
     def dsigma_dQ2(self, E_nu, Q2, helicity: int | None = None) -> np.ndarray:
         """d sigma / d Q^2 in cm^2 / GeV^2 at E_nu (GeV) and Q2 (GeV^2), zero outside the kinematic limits.
@@ -380,7 +381,8 @@ class UpscatteringChannel:
         elif helicity in (-1, 1):
             val = m[..., (helicity + 1) // 2]
         else:
-            raise PhysicsError(f"helicity = {helicity!r}: allowed -1, +1 or None (sum)")
+            msg = f"helicity = {helicity!r}: allowed -1, +1 or None (sum)"
+            raise PhysicsError(msg)
         # d sigma/dQ^2 = |M|^2 / (64 pi M^2 E^2) (massless projectile on a target at rest)
         return val / (64.0 * math.pi * self.M**2 * e**2) * const.GEV2_TO_CM2
 
@@ -395,7 +397,8 @@ class UpscatteringChannel:
         if below_threshold == "raise":
             self.check_energy(e)
         elif below_threshold != "zero":
-            raise ValueError(f"below_threshold = {below_threshold!r}: allowed 'raise' or 'zero'")
+            msg = f"below_threshold = {below_threshold!r}: allowed 'raise' or 'zero'"
+            raise ValueError(msg)
         out = np.zeros(e.shape)
         ok = e > self.threshold
         if not np.any(ok):
@@ -418,7 +421,8 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
                  ) -> UpscatteringChannel:
     """Build the couplings of one upscattering channel.
 
-    model: Model, ModelParameters or Spectrum (generator.model.model.as_model). final_hnl: "N4".."N8". target_name: see targets.toml.
+    model: Model, ModelParameters or Spectrum (generator.model.model.as_model). final_hnl: "N4".."N8".
+    target_name: see targets.toml.
     regime: "coherent" or "incoherent"; nucleon: "p" or "n" for incoherent (H1: "p" only).
     neutrino: "nu_mu", "nu_e", ..., "nu_mu_bar". pauli_blocking: Fermi-gas factor for bound nucleons.
     m_N: override of the HNL mass in GeV (for scans); default the spectrum mass.
@@ -432,17 +436,21 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     tgt = target(target_name)
     j = spec.index(final_hnl)
     if j < spec.n_light:
-        raise PhysicsError(f"final_hnl = {final_hnl!r} is a light neutrino; allowed: {', '.join(spec.heavy_names)}")
+        msg = f"final_hnl = {final_hnl!r} is a light neutrino; allowed: {', '.join(spec.heavy_names)}"
+        raise PhysicsError(msg)
     if regime == "coherent":
         if tgt.is_free_nucleon:
-            raise PhysicsError(f"target {target_name!r} is a single nucleon: use regime 'incoherent' (coherent needs A > 1)")
+            msg = f"target {target_name!r} is a single nucleon: use regime 'incoherent' (coherent needs A > 1)"
+            raise PhysicsError(msg)
         if nucleon is not None:
-            raise PhysicsError(f"nucleon = {nucleon!r} is only used for regime 'incoherent'")
+            msg = f"nucleon = {nucleon!r} is only used for regime 'incoherent'"
+            raise PhysicsError(msg)
     else:
         if nucleon not in NUCLEONS:
             raise UnknownNameError("nucleon", str(nucleon), NUCLEONS)
         if tgt.is_free_nucleon and nucleon != "p":
-            raise PhysicsError(f"target {target_name!r} is a free proton: nucleon must be 'p'")
+            msg = f"target {target_name!r} is a free proton: nucleon must be 'p'"
+            raise PhysicsError(msg)
     flavour, eta, _ = NEUTRINOS[neutrino]
     u_row = spec.U_flavour(flavour)
     light = range(spec.n_light)
@@ -452,20 +460,23 @@ def make_channel(model, final_hnl: str, target_name: str, regime: str, nucleon: 
     convention = mod.convention
 
     def lepton(g: float, X: np.ndarray) -> complex:
-        # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention (generator.model.vertices.vector_vertex)
-        return complex(sum(w * vector_vertex(g, X, j, i, convention)[side] for w, i in zip(weights, light)))
+        # vertex nbar_j gamma (a_L P_L + a_R P_R) nu_i in the model's convention
+        # (generator.model.vertices.vector_vertex)
+        return complex(sum(w * vector_vertex(g, X, j, i, convention)[side]
+                           for w, i in zip(weights, light, strict=True)))
 
     g_z = const.G_WEAK / (2.0 * const.CW)
     g_nc_zp = cpl.zprime_nc_coupling(p)
     a_zp = lepton(1.0, zprime_neutrino_matrix(spec))
     a_z = lepton(1.0, z_neutrino_matrix(spec))
-    a_s = complex(sum(w * majorana_scalar_couplings(spec.S, j, i)[side] for w, i in zip(weights, light)))
+    a_s = complex(sum(w * majorana_scalar_couplings(spec.S, j, i)[side] for w, i in zip(weights, light, strict=True)))
     m_nucleon = const.M_PROTON if nucleon == "p" else const.M_NEUTRON
     m_avg = 0.5 * (const.M_PROTON + const.M_NEUTRON)
     y_nuc = p.sin_theta * F_N_HIGGS * (m_avg if regime == "coherent" else m_nucleon) / const.V_HIGGS
     mass = float(spec.masses[j]) if m_N is None else float(m_N)
     if not (math.isfinite(mass) and mass >= 0):
-        raise PhysicsError(f"m_N = {mass!r} GeV: must be a finite number >= 0")
+        msg = f"m_N = {mass!r} GeV: must be a finite number >= 0"
+        raise PhysicsError(msg)
     M = tgt.mass if regime == "coherent" else m_nucleon
     kF = tgt.k_F if (pauli_blocking and regime == "incoherent" and not tgt.is_free_nucleon) else 0.0
     return UpscatteringChannel(

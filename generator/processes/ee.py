@@ -65,11 +65,13 @@ def parse_pair(pair) -> tuple[str, str]:
     if isinstance(pair, str):
         names = re.findall(r"N\d+", pair)
         if len(names) != 2 or "".join(names) != re.sub(r"[\s,+_-]", "", pair):
-            raise CardError("process.final_hnl", f"{pair!r} is not an HNL pair; write e.g. 'N4N5' or 'N5N5'")
+            msg = f"{pair!r} is not an HNL pair; write e.g. 'N4N5' or 'N5N5'"
+            raise CardError("process.final_hnl", msg)
         return names[0], names[1]
     names = tuple(pair)
     if len(names) != 2:
-        raise CardError("process.final_hnl", f"{pair!r} must name two HNLs, e.g. ('N4', 'N5')")
+        msg = f"{pair!r} must name two HNLs, e.g. ('N4', 'N5')"
+        raise CardError("process.final_hnl", msg)
     return str(names[0]), str(names[1])
 
 
@@ -96,7 +98,8 @@ def pair_mediators(model: Model, i: int, j: int):
 
 def zprime_branching_ratio(model: Model, i: str, j: str) -> float:
     """B(Z' -> N_i N_j) (dimensionless) from the model's Z' channels."""
-    return sum(c.width_GeV for c in model.decay_channels("Z'") if sorted(c.daughters) == sorted((i, j))) / model.width("Z'")
+    width_ij = sum(c.width_GeV for c in model.decay_channels("Z'") if sorted(c.daughters) == sorted((i, j)))
+    return width_ij / model.width("Z'")
 
 
 def electron_couplings(params: ModelParameters) -> tuple[float, float]:
@@ -114,14 +117,16 @@ class _EEProcess:
         self.model = as_model(model)
         self.params, self.spectrum = self.model.params, self.model.spectrum
         if not (isinstance(sqrt_s, numbers.Real) and math.isfinite(sqrt_s) and sqrt_s > 0):
-            raise CardError("experiment.sqrt_s_GeV", f"= {sqrt_s!r}: must be a number > 0 (GeV)")
+            msg = f"= {sqrt_s!r}: must be a number > 0 (GeV)"
+            raise CardError("experiment.sqrt_s_GeV", msg)
         if beams is None:
             E = 0.5 * sqrt_s
             beams = (E, E)
         pe, pp = beam_momenta(*beams)
         rs_beams = math.sqrt(minkowski_square(pe + pp))
         if abs(rs_beams - sqrt_s) > 1e-3 * sqrt_s:
-            msg = f"= {sqrt_s} GeV disagrees with the beams {beams} GeV (sqrt(s) = {rs_beams:.5g} GeV); allowed: within 0.1%"
+            msg = (f"= {sqrt_s} GeV disagrees with the beams {beams} GeV (sqrt(s) = {rs_beams:.5g} GeV); "
+                   "allowed: within 0.1%")
             raise CardError("experiment.sqrt_s_GeV", msg)
         self.sqrt_s = rs_beams
         self.s = rs_beams**2
@@ -133,8 +138,10 @@ class _EEProcess:
             self.weight_unit = "cm2"
             self._exposure = 1.0
         else:
-            if isinstance(lumi_fb, bool) or not isinstance(lumi_fb, numbers.Real) or not (math.isfinite(lumi_fb) and lumi_fb > 0):
-                raise CardError("experiment.luminosity_fb", f"= {lumi_fb!r}: must be a number > 0 (fb^-1)")
+            if (isinstance(lumi_fb, bool) or not isinstance(lumi_fb, numbers.Real)
+                    or not (math.isfinite(lumi_fb) and lumi_fb > 0)):
+                msg = f"= {lumi_fb!r}: must be a number > 0 (fb^-1)"
+                raise CardError("experiment.luminosity_fb", msg)
             self.lumi_fb = float(lumi_fb)
             self.weight_unit = "events"
             self._exposure = self.lumi_fb * const.INV_FB_CM2
@@ -160,7 +167,8 @@ class _EEProcess:
         P = np.broadcast_to(self._P_total, (cos_theta.shape[0], 4))
         return boost_to_lab(cm, P)
 
-    def _block(self, products: np.ndarray, pdg_out: list[int], weight: np.ndarray, info: dict, names_out: list[str]) -> EventBlock:
+    def _block(self, products: np.ndarray, pdg_out: list[int], weight: np.ndarray, info: dict,
+               names_out: list[str]) -> EventBlock:
         n = products.shape[0]
         P = 2 + len(pdg_out)
         p = np.empty((n, P, 4))
@@ -205,7 +213,8 @@ class EEPairProcess(_EEProcess):
         self._check_threshold(self.m1 + self.m2, f"e+e- -> {i} {j}")
         lo, hi = cos_range
         if not -1.0 <= lo < hi <= 1.0:
-            raise CardError("process.cos_range", f"= {cos_range}: need -1 <= lo < hi <= 1")
+            msg = f"= {cos_range}: need -1 <= lo < hi <= 1"
+            raise CardError("process.cos_range", msg)
         self.cos_range = (float(lo), float(hi))
         self.aL, self.aR = zprime_pair_couplings(self.model, ii, jj)
         self._mediators = pair_mediators(self.model, ii, jj)
@@ -257,14 +266,17 @@ class UpsilonProcess(EEPairProcess):
                  beams: tuple[float, float] | None = None):
         super().__init__(model, sqrt_s, lumi_fb, i, j, beams)
         if resonance is None:
-            near = [n for n, v in mes.VECTOR_MESONS.items() if n.startswith("Upsilon") and abs(v.mass - self.sqrt_s) < 0.06]
+            near = [n for n, v in mes.VECTOR_MESONS.items()
+                    if n.startswith("Upsilon") and abs(v.mass - self.sqrt_s) < 0.06]
             if not near:
                 masses = ", ".join(f"{n} {v.mass:.4f}" for n, v in mes.VECTOR_MESONS.items() if n.startswith("Upsilon"))
-                raise PhysicsError(f"no Upsilon resonance within 60 MeV of sqrt(s) = {self.sqrt_s:.5g} GeV ({masses} GeV)")
+                msg = f"no Upsilon resonance within 60 MeV of sqrt(s) = {self.sqrt_s:.5g} GeV ({masses} GeV)"
+                raise PhysicsError(msg)
             resonance = near[0]
         self.meson = mes.vector_meson(resonance)
         if sigma_resonance_nb is None or not (math.isfinite(sigma_resonance_nb) and sigma_resonance_nb > 0):
-            raise CardError("experiment.sigma_resonance_nb", f"= {sigma_resonance_nb!r}: sigma(e+e- -> {resonance}) must be > 0 nb")
+            msg = f"= {sigma_resonance_nb!r}: sigma(e+e- -> {resonance}) must be > 0 nb"
+            raise CardError("experiment.sigma_resonance_nb", msg)
         self.sigma_resonance_nb = float(sigma_resonance_nb)
         self._check_threshold(self.m1 + self.m2, f"{resonance} -> {self.i} {self.j}")
         e_eps = couplings.zprime_em_coupling(self.params)
@@ -351,7 +363,8 @@ class ISRProcess(_EEProcess):
         self._check_threshold(self.m_zp, "e+e- -> gamma Z'")
         lo, hi = (float(v) for v in cos_range)
         if not -1.0 < lo < hi < 1.0:
-            msg = f"= {cos_range}: the photon window must satisfy -1 < lo < hi < 1 (collinear ISR diverges without a cut)"
+            msg = (f"= {cos_range}: the photon window must satisfy -1 < lo < hi < 1 "
+                   "(collinear ISR diverges without a cut)")
             raise CardError("process.isr_cos_theta_cm", msg)
         self.cos_range = (lo, hi)
         self._t = (math.atanh(lo), math.atanh(hi))
@@ -380,7 +393,8 @@ class ISRProcess(_EEProcess):
         phi = rng.uniform(0.0, 2.0 * math.pi, size=c.shape[0])
         prod = self._to_lab_two_body(0.0, self.m_zp, c, phi)
         prod[:, 0, 0] = np.sqrt(np.sum(prod[:, 0, 1:] ** 2, axis=1))  # massless photon exactly
-        info = {"cos_theta_cm": c, "E_gamma_cm": np.full(c.shape[0], eephys.isr_photon_energy_cm(self.sqrt_s, self.m_zp))}
+        info = {"cos_theta_cm": c,
+                "E_gamma_cm": np.full(c.shape[0], eephys.isr_photon_energy_cm(self.sqrt_s, self.m_zp))}
         return self._block(prod, [P.pdg("gamma"), P.pdg("Z'")], weight, info, ["gamma", P.record_name("Z'")])
 
 

@@ -55,7 +55,8 @@ def build_channels(model, production: str, collider: str = "babar", final_hnl=No
         runs = [r for r in runs if r.resonance is not None]
     if luminosity_fb is not None:
         if len(luminosity_fb) != len(runs):
-            raise CardError("experiment.luminosity_fb", f"{luminosity_fb} must have one entry per sqrt_s ({len(runs)})")
+            msg = f"{luminosity_fb} must have one entry per sqrt_s ({len(runs)})"
+            raise CardError("experiment.luminosity_fb", msg)
         lumis = [float(v) for v in luminosity_fb]
     else:
         lumis = [r.luminosity_fb for r in runs]
@@ -63,7 +64,8 @@ def build_channels(model, production: str, collider: str = "babar", final_hnl=No
     out = []
     for run, lumi in zip(runs, lumis, strict=True):
         if lumi is None:
-            raise DataFileError(f"{col.path}: run {run.label!r} has no luminosity_fb; give experiment.luminosity_fb")
+            msg = f"{col.path}: run {run.label!r} has no luminosity_fb; give experiment.luminosity_fb"
+            raise DataFileError(msg)
         beams = (run.E_electron, run.E_positron)
         extra = {"sqrt_s_GeV": run.sqrt_s, "luminosity_fb": lumi, "collider": col.name, "run": run.label}
         exposure = lumi * const.INV_FB_CM2
@@ -73,7 +75,8 @@ def build_channels(model, production: str, collider: str = "babar", final_hnl=No
                 if production == "ee_pair":
                     proc = EEPairProcess(model, run.sqrt_s, lumi, a, b, beams=beams)
                 else:
-                    proc = UpsilonProcess(model, run.sqrt_s, lumi, a, b, run.sigma_resonance_nb, run.resonance, beams=beams)
+                    proc = UpsilonProcess(model, run.sqrt_s, lumi, a, b, run.sigma_resonance_nb, run.resonance,
+                                          beams=beams)
                 out.append(ChannelSpec(proc, production, a + b, target=run.label, exposure=exposure, extra=dict(extra)))
         elif production == "higgsstrahlung":
             proc = HiggsstrahlungProcess(model, run.sqrt_s, lumi, beams=beams)
@@ -120,7 +123,8 @@ def _card_channels(card, model, production: str) -> list:
     """ChannelSpecs of one e+e- production of a card ([experiment] names the collider)."""
     exp = card.experiment
     if exp is None:
-        raise CardError("experiment.name", f"missing: production {production!r} needs a collider; allowed: 'babar', 'belle2'")
+        msg = f"missing: production {production!r} needs a collider; allowed: 'babar', 'belle2'"
+        raise CardError("experiment.name", msg)
     return build_channels(model, production, collider_file_name(exp.name), card.process.final_hnl, exp.sqrt_s_GeV,
                           exp.luminosity_fb)
 

@@ -31,8 +31,8 @@ from generator.errors import CardError, UnknownNameError
 from generator.experiments import load_kaon_experiment
 from generator.kernels.lorentz import boost_to_lab, mdot
 from generator.kernels.phase_space import two_body_rest
-from generator.physics import meson as mes
 from generator.model.model import as_model
+from generator.physics import meson as mes
 from generator.processes.ee import hnl_index
 from generator.record import STATUS_BEAM, STATUS_FINAL, EventBlock
 
@@ -91,15 +91,21 @@ class KaonDecayProcess:
         self.ctau = mes.pseudoscalar_ctau(meson)
         for key, val, strict in (("n_kaon_decays", n_decays, True), ("beam_momentum_GeV", p_mean, True),
                                  ("beam_momentum_sigma_GeV", p_sigma, False)):
-            if isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or val < 0 or (strict and val == 0):
-                raise CardError(f"experiment.{key}", f"= {val!r}: must be a number {'>' if strict else '>='} 0")
+            if (isinstance(val, bool) or not isinstance(val, (int, float)) or not math.isfinite(val) or val < 0
+                    or (strict and val == 0)):
+                card_key = f"experiment.{key}"
+                msg = f"= {val!r}: must be a number {'>' if strict else '>='} 0"
+                raise CardError(card_key, msg)
         if not (isinstance(acceptance, (int, float)) and 0 < acceptance <= 1):
-            raise CardError("experiment.acceptance", f"= {acceptance!r}: must be in (0, 1]")
+            msg = f"= {acceptance!r}: must be in (0, 1]"
+            raise CardError("experiment.acceptance", msg)
         if p_sigma > 0.2 * p_mean:
-            raise CardError("experiment.beam_momentum_sigma_GeV", f"= {p_sigma}: must be <= 0.2 x beam momentum ({p_mean} GeV)")
+            msg = f"= {p_sigma}: must be <= 0.2 x beam momentum ({p_mean} GeV)"
+            raise CardError("experiment.beam_momentum_sigma_GeV", msg)
         z0, z1 = (float(v) for v in z_range_cm)
         if not 0 <= z0 < z1:
-            raise CardError("experiment.decay_volume_z_m", f"= {z_range_cm} cm: need 0 <= z_min < z_max")
+            msg = f"= {z_range_cm} cm: need 0 <= z_min < z_max"
+            raise CardError("experiment.decay_volume_z_m", msg)
         self.n_decays, self.acceptance = float(n_decays), float(acceptance)
         self.p_mean, self.p_sigma, self.z_range = float(p_mean), float(p_sigma), (z0, z1)
         U2 = float(abs(self.spectrum.U_flavour(lepton)[self.spectrum.index(hnl)]) ** 2)

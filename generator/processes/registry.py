@@ -28,6 +28,7 @@ from generator.flux import ENERGY_UNITS as FLUX_ENERGY_UNITS
 from generator.flux import FORMATS as FLUX_FORMATS
 from generator.flux import NORMALISATIONS as FLUX_NORMALISATIONS
 
+
 @dataclass(frozen=True)
 class CardKey:
     """One key of [process] or [experiment]: ``type`` (a dataclass annotation such as ``list[str] | None``),
@@ -132,14 +133,18 @@ def register(name: str, entry: str, process_keys: Mapping[str, CardKey] | None =
 
     A key several productions read must be declared by the same CardKey (one meaning, one default)."""
     if name in PRODUCTIONS:
-        raise ValueError(f"production {name!r} is registered twice")
+        msg = f"production {name!r} is registered twice"
+        raise ValueError(msg)
     prod = Production(name, entry, dict(process_keys or {}), dict(experiment_keys or {}), summary)
     for section in ("process", "experiment"):
         known = section_keys(section)
         for key, ck in (prod.process_keys if section == "process" else prod.experiment_keys).items():
             if key in known and known[key] is not ck:
-                raise ValueError(f"[{section}].{key} of production {name!r} differs from its declaration by "
-                                 f"{', '.join(users_of(section, key))}; share one CardKey")
+                msg = (
+                    f"[{section}].{key} of production {name!r} differs from its declaration by "
+                                 f"{', '.join(users_of(section, key))}; share one CardKey"
+                )
+                raise ValueError(msg)
     PRODUCTIONS[name] = prod
     return prod
 

@@ -26,8 +26,8 @@ from generator.errors import KinematicallyClosedError, PhysicsError, UnknownName
 from generator.experiments import Experiment, sample_uniform
 from generator.flux import Flux
 from generator.physics.upscattering import NEUTRINOS, REGIMES, UpscatteringChannel, make_channel
-from generator.targets import target
 from generator.record import REGIME_IDS, STATUS_BEAM, STATUS_FINAL, EventBlock
+from generator.targets import target
 
 #: The channel's upper energy is nudged this much above threshold to stay strictly inside the physical region.
 _THRESHOLD_MARGIN = 1e-9
@@ -51,7 +51,8 @@ class UpscatteringProcess:
         self.name = name or ("upscattering: " + channel.name)
         if flux is None:
             if E_nu is None:
-                raise PhysicsError(f"{self.name}: give a flux or a fixed neutrino energy E_nu (GeV)")
+                msg = f"{self.name}: give a flux or a fixed neutrino energy E_nu (GeV)"
+                raise PhysicsError(msg)
             channel.check_energy(E_nu)
             self.E_nu = float(E_nu)
             self.dim = 1
@@ -60,11 +61,14 @@ class UpscatteringProcess:
             self.E_lo = self.E_hi = self.E_nu
         else:
             if E_nu is not None:
-                raise PhysicsError(f"{self.name}: give either a flux or a fixed E_nu = {E_nu} GeV, not both")
+                msg = f"{self.name}: give either a flux or a fixed E_nu = {E_nu} GeV, not both"
+                raise PhysicsError(msg)
             if not (math.isfinite(pot) and pot > 0):
-                raise PhysicsError(f"{self.name}: pot = {pot!r} must be a finite number > 0")
+                msg = f"{self.name}: pot = {pot!r} must be a finite number > 0"
+                raise PhysicsError(msg)
             if not (math.isfinite(n_scatterers) and n_scatterers > 0):
-                raise PhysicsError(f"{self.name}: n_scatterers = {n_scatterers!r} must be > 0")
+                msg = f"{self.name}: n_scatterers = {n_scatterers!r} must be > 0"
+                raise PhysicsError(msg)
             lo, hi = flux.E_min, flux.E_max
             if E_range is not None:
                 lo, hi = max(lo, E_range[0]), min(hi, E_range[1])
@@ -190,7 +194,8 @@ def build_processes(model, experiment: Experiment, final_hnls=("N5", "N6"), targ
     tlist = list(experiment.targets if targets is None else targets)
     for t in tlist:
         if t not in experiment.composition:
-            raise UnknownNameError(f"target of {experiment.name}", t, experiment.composition)
+            what = f"target of {experiment.name}"
+            raise UnknownNameError(what, t, experiment.composition)
     for r in regimes:
         if r not in REGIMES:
             raise UnknownNameError("regime", r, REGIMES)
@@ -251,7 +256,8 @@ def channels_from_card(card, model) -> list:
                             proc_sec.neutrino, proc_sec.pauli_blocking, skipped)
     if not procs:
         reasons = "; ".join(f"{n}: {r}" for n, r in skipped) or "no channel requested"
-        raise KinematicallyClosedError(f"no open upscattering channel at {exp.name}: {reasons}")
+        msg = f"no open upscattering channel at {exp.name}: {reasons}"
+        raise KinematicallyClosedError(msg)
     specs = []
     for p in procs:
         ch = p.channel

@@ -105,7 +105,7 @@ def test_toml_and_text_formats_agree(tmp_path):
         assert np.array_equal(getattr(a, key), getattr(b, key))
 
 
-@pytest.mark.parametrize("text, match", [
+@pytest.mark.parametrize(("text", "match"), [
     ("24 30 5 4.5\n31 50 7 6\n", "not contiguous"),
     ("24 30 5 -1\n", "must be > 0"),
     ("24 30 5.5 4\n", "integers"),
@@ -122,7 +122,8 @@ def _write_run(tmp_path: Path, m2: np.ndarray, w: np.ndarray, cutflow: list) -> 
 
     run = tmp_path / "babar_test"
     run.mkdir()
-    cols = {"M_miss2": np.append(m2, 30.0), "weight": np.append(w, 1e3), "selected": np.append(np.ones(len(m2), bool), False)}
+    cols = {"M_miss2": np.append(m2, 30.0), "weight": np.append(w, 1e3),
+            "selected": np.append(np.ones(len(m2), bool), False)}
     with uproot.recreate(run / "reco.root") as f:
         f.mktree("reco", {k: v.dtype for k, v in cols.items()})
         f["reco"].extend(cols)

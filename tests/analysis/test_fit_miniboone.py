@@ -130,8 +130,9 @@ def _write_run(tmp_path: Path, edges: np.ndarray, comps: dict[tuple[int, int], n
         hnl += [9900000 + j] * len(h)
         reg += [r] * len(h)
     n = len(e)
-    cols = {"E_QE": np.array(e + [0.5, 0.6]), "weight": np.array(w + [1e4, 1e4]),
-            "ee_hnl": np.array(hnl + [9900005, 9900006], dtype=np.int64), "regime": np.array(reg + [1, 2], dtype=np.int32),
+    cols = {"E_QE": np.array([*e, 0.5, 0.6]), "weight": np.array([*w, 1e4, 1e4]),
+            "ee_hnl": np.array([*hnl, 9900005, 9900006], dtype=np.int64),
+            "regime": np.array([*reg, 1, 2], dtype=np.int32),
             "selected": np.array([True] * n + [False, False])}
     with uproot.recreate(run / "reco.root") as f:
         f.mktree("reco", {k: v.dtype for k, v in cols.items()})
@@ -178,7 +179,7 @@ def test_cli_json_equals_library(release, tmp_path, capsys):
 
 def test_missing_release_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setattr(mf, "locate_miniboone_release", lambda explicit=None: ReleaseLocation(None, "not found"))
-    with pytest.raises(DataFileError, match="not found.*meaningless"):
+    with pytest.raises(DataFileError, match=r"not found.*meaningless"):
         mf.fit_miniboone(tmp_path)
     monkeypatch.undo()
     with pytest.raises(DataFileError, match="does not exist"):

@@ -83,7 +83,7 @@ def test_observables_on_decayed_chain():
     assert [pr.parent for pr in pairs] == ["N6", "N5"]
     vtx = vertex_positions(o)
     assert sorted(vtx) == [0, 1]
-    for pr, (i, j) in zip(pairs, (("N6", "N5"), ("N5", "N4"))):
+    for pr, (i, j) in zip(pairs, (("N6", "N5"), ("N5", "N4")), strict=True):
         assert np.all(pr.m_ee <= model.mass(i) - model.mass(j) + 1e-12) and np.all(pr.m_ee >= 2 * ME - 1e-12)
         assert np.all((pr.asymmetry >= 0) & (pr.asymmetry <= 1))
         assert np.all((pr.theta_ee >= 0) & (pr.theta_ee <= np.pi))

@@ -48,7 +48,7 @@ def test_zero_width_channel_is_skipped():
     labels = [c.name for c in plan.channels["N6"]]
     assert "N6 -> closed test channel" not in labels
     assert len(labels) == len(m.decay_channels("N6")) - 1
-    chans, prob, factor = plan.options("N6")
+    chans, prob, _factor = plan.options("N6")
     assert all(c.width_GeV > 0 for c in chans)
     assert prob.sum() == pytest.approx(1.0, abs=1e-12)
 

@@ -33,8 +33,8 @@ def bp_channel(bp: str, parent: str, daughter: str) -> dict:
     i, j = sp.index(parent), sp.index(daughter)
     aL, aR = majorana_vector_couplings(params.g_X, sp.V, j, i)
     bL, bR = zprime_fermion_couplings(params, "e")
-    return dict(M=sp.mass(parent), m1=sp.mass(daughter), m2=ME, m3=ME, med_m=[params.m_Zprime], med_w=[W_ZPRIME],
-                aL=[aL], aR=[aR], bL=[bL], bR=[bR])
+    return {"M": sp.mass(parent), "m1": sp.mass(daughter), "m2": ME, "m3": ME,
+            "med_m": [params.m_Zprime], "med_w": [W_ZPRIME], "aL": [aL], "aR": [aR], "bL": [bL], "bR": [bR]}
 
 
 def _args(ch):
@@ -94,7 +94,8 @@ def test_dalitz_distribution_chi2(polarised):
     cx, cy = 0.5 * (gx[1:] + gx[:-1]), 0.5 * (gy[1:] + gy[:-1])
     X, Y = np.meshgrid(cx, cy, indexing="ij")
     lo, hi = dalitz_invariants(X.ravel(), M, mj, ME, ME)
-    f = dalitz_msq(X.ravel(), Y.ravel(), M, mj, ME, ME, ch["med_m"], ch["med_w"], ch["aL"], ch["aR"], ch["bL"], ch["bR"])
+    f = dalitz_msq(X.ravel(), Y.ravel(), M, mj, ME, ME, ch["med_m"], ch["med_w"],
+                   ch["aL"], ch["aR"], ch["bL"], ch["bR"])
     f = np.where((Y.ravel() >= lo) & (Y.ravel() <= hi), f, 0.0).reshape(X.shape)
     expect, _, _ = np.histogram2d(X.ravel(), Y.ravel(), bins=(ex, ey), weights=f.ravel())
     expect *= n / expect.sum()

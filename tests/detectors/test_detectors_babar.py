@@ -41,7 +41,10 @@ def beams(n):
     return pb
 
 
-def n5_events(decay_pos, theta_ee=math.radians(4.0), E_pair=2.0, extra_photon=None, decayed=None):
+THETA_EE_DEFAULT = math.radians(4.0)  # default e+ e- opening angle of n5_events (rad)
+
+
+def n5_events(decay_pos, theta_ee=THETA_EE_DEFAULT, E_pair=2.0, extra_photon=None, decayed=None):
     """e- e+ -> N5 N4 (both from the primary vertex at the origin); N5 -> N4 e- e+ at decay_pos (cm).
 
     The e+ e- (E_pair/2 each) open by theta_ee around the decay-position direction.

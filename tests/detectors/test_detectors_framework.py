@@ -97,7 +97,8 @@ def test_vertex_and_momentum_smearing():
     # per-axis std within 2.5% (5 sigma of the sample-std error 0.5%)
     assert np.allclose(np.std(out, axis=0), [0.5, 1.0, 22.0], rtol=0.025)
     p4 = np.tile([np.hypot(10.0, 0.1057), 0.0, 0.0, 10.0], (n, 1))
-    sm = response.smear_momentum(p4, response.Resolution(constant=0.003, linear=0.00005), response.AngularResolution(constant=5e-5), rng)
+    sm = response.smear_momentum(p4, response.Resolution(constant=0.003, linear=0.00005),
+                                 response.AngularResolution(constant=5e-5), rng)
     # invariant mass is kept exactly (up to rounding)
     assert np.allclose(invariant_mass(sm), 0.1057, rtol=1e-6)
     expected = 10.0 * math.hypot(0.003, 0.00005 * 10.0)  # NA62 STRAW sigma_p at 10 GeV
@@ -371,7 +372,7 @@ def test_detect_main_reads_root_and_writes_outputs(tmp_path):
         sel = t["selected"].array(library="np")
     # two vertices 38 cm apart, both in the fiducial volume: all events are double-vertex events
     assert sel.all() and summary["extra"]["topology yields"]["double vertex (>= 10 cm)"] == pytest.approx(10.0)
-    with pytest.raises(DataFileError, match="events.root"):
+    with pytest.raises(DataFileError, match=r"events.root"):
         detectors.detect_main("microboone", tmp_path / "nothing")
 
 

@@ -262,4 +262,5 @@ def test_card_key_data_release_is_relative_to_the_card(tmp_path):
     assert card.detector.seed == DEFAULT_DETECTOR_SEED
     absolute = parse_card(text.replace("rel/fhcmode", str(RELEASE)), path=tmp_path / "mb.toml")
     assert absolute.detector.data_release_path(absolute.path) == RELEASE
-    assert parse_card('[model]\npreset = "BP-B"\n[detector]\nname = "miniboone"\n').detector.data_release_path(None) is None
+    bare = parse_card('[model]\npreset = "BP-B"\n[detector]\nname = "miniboone"\n')
+    assert bare.detector.data_release_path(None) is None

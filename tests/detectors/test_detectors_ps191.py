@@ -41,7 +41,7 @@ def ps191_events(d_mm, E_shower, weight=1.0):
     return events_from_arrays(pdg, status, mother, p, x, np.broadcast_to(weight, (n,)).astype(float))
 
 
-@pytest.mark.parametrize("name,E_cut,d_cut", [("ps191", 0.4, 16.0), ("e816", 0.3, 8.8)])
+@pytest.mark.parametrize(("name", "E_cut", "d_cut"), [("ps191", 0.4, 16.0), ("e816", 0.3, 8.8)])
 def test_pass_fraction_matches_resolutions(name, E_cut, d_cut):
     n = 20000
     d0, E0 = 12.0, 0.45
@@ -58,12 +58,12 @@ def test_pass_fraction_matches_resolutions(name, E_cut, d_cut):
 
 def test_truncated_mean_against_quadrature():
     for L, dmax in ((6.0, 200.0), (10.0, 12.0), (3.0, 1.0)):
-        num = integrate.quad(lambda x: x * math.exp(-x / L), 0, dmax)[0]
-        den = integrate.quad(lambda x: math.exp(-x / L), 0, dmax)[0]
+        num = integrate.quad(lambda x, L=L: x * math.exp(-x / L), 0, dmax)[0]
+        den = integrate.quad(lambda x, L=L: math.exp(-x / L), 0, dmax)[0]
         assert truncated_exp_mean(L, dmax) == pytest.approx(num / den, rel=1e-9)
 
 
-@pytest.mark.parametrize("L,dmax", [(6.0, 200.0), (6.0, 10.0)])
+@pytest.mark.parametrize(("L", "dmax"), [(6.0, 200.0), (6.0, 10.0)])
 def test_exponential_fit_recovers_decay_length(L, dmax):
     rng = np.random.default_rng(12)
     d = rng.exponential(L, 40000)

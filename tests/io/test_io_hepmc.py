@@ -15,13 +15,13 @@ import math
 import numpy as np
 import pyhepmc
 import pytest
-from tests.io.test_io_synthetic import coherent_block, make_run
 
 from generator.constants import PB_CM2, pdg_hnl
 from generator.io import OutputError, header_metadata, write_hepmc
 from generator.io.hepmc import read_hepmc_run_info
 from generator.io.nuhepmc import strip_timings
 from generator.record import EventBlock
+from tests.io.test_io_synthetic import coherent_block, make_run
 
 MM_PER_CM = 10.0  # independent of generator.constants: 1 cm = 10 mm
 RTOL = 1e-15
@@ -125,7 +125,7 @@ def test_run_info_cross_section_and_weights(run, ascii_file):
     # total cross section (pb): sum of channels, errors in quadrature; 1 pb = 1e-36 cm^2
     sigma_pb = (2.0e-41 + 5.0e-40) / 1e-36
     err_pb = math.hypot(1.0e-43, 2.0e-42) / 1e-36
-    assert PB_CM2 == pytest.approx(1e-36, rel=1e-12)
+    assert pytest.approx(1e-36, rel=1e-12) == PB_CM2
     for evt in events:
         cs = evt.cross_section
         assert cs.xsec() == pytest.approx(sigma_pb, rel=1e-8)  # HepMC3 prints 9 significant digits
@@ -166,7 +166,7 @@ def _check_plain(events, blocks, run_info):
         assert ev["n_particles"] == len(ev["P"]) == b.n_particles
         assert ev["n_vertices"] == len(ev["V"]) == 1 + int(np.sum(b.status == 2))
         assert ev["W"][0] == pytest.approx(b.weight[i], rel=RTOL)
-        for pid_, prod, pdg, px, py, pz, e, m, status in ev["P"]:
+        for _pid, prod, pdg, px, py, pz, e, m, status in ev["P"]:
             k = int(np.argmin(np.abs(b.p[i, :, 0] - e)))
             assert pdg == b.pdg[k] and status == b.status[k]
             np.testing.assert_allclose([e, px, py, pz], b.p[i, k], rtol=RTOL, atol=0)
@@ -181,7 +181,7 @@ def _check_plain(events, blocks, run_info):
 def test_plain_text_parse_agrees(run, ascii_file):
     """A second reader (line parser) sees the same particles, vertices (mm) and weights."""
     blocks, run_info = run
-    with open(ascii_file) as fh:
+    with ascii_file.open() as fh:
         lines = fh.read().splitlines()
     assert lines[0].startswith("HepMC::Version") and lines[1] == "HepMC::Asciiv3-START_EVENT_LISTING"
     assert [line for line in lines if line][-1] == "HepMC::Asciiv3-END_EVENT_LISTING"

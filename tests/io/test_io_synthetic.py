@@ -166,8 +166,10 @@ def make_run(seed=7, n_coh=60, n_inc=40, n_perm=15):
         "seed": seed,
         "card": "[run]\nname = \"io test\"\nn_events = 100\n# back\\slash and \"quotes\"\n",
         "channels": [
-            {"name": "incoherent_p", "sigma_per_scatterer_cm2": 2.0e-41, "sigma_err_per_scatterer_cm2": 1.0e-43, "expected_events": 1.0},
-            {"name": "coherent_C12", "sigma_per_scatterer_cm2": 5.0e-40, "sigma_err_per_scatterer_cm2": 2.0e-42, "expected_events": 3.5},
+            {"name": "incoherent_p", "sigma_per_scatterer_cm2": 2.0e-41, "sigma_err_per_scatterer_cm2": 1.0e-43,
+             "expected_events": 1.0},
+            {"name": "coherent_C12", "sigma_per_scatterer_cm2": 5.0e-40, "sigma_err_per_scatterer_cm2": 2.0e-42,
+             "expected_events": 3.5},
         ],
         "pot": 18.75e20,
         "luminosity_fb": 0.0,

@@ -99,15 +99,14 @@ def _run_info_violations(ri) -> list[str]:
             out.append(f"{rid}: NuHepMC.{key} missing")
             continue
         for i in _ints(att[f"NuHepMC.{key}"]):
-            for field in ("Name", "Description"):
-                if not str(att.get(f"NuHepMC.{info}[{i}].{field}", "")):
-                    out.append(f"{rid}: NuHepMC.{info}[{i}].{field} missing")
+            out.extend(f"{rid}: NuHepMC.{info}[{i}].{field} missing" for field in ("Name", "Description")
+                       if not str(att.get(f"NuHepMC.{info}[{i}].{field}", "")))
     if "NuHepMC.AdditionalParticleNumbers" not in att:
         out.append("G.R.11: NuHepMC.AdditionalParticleNumbers missing")
     else:
-        for c in _ints(att["NuHepMC.AdditionalParticleNumbers"]):
-            if not str(att.get(f"NuHepMC.AdditionalParticleNumber[{c}].Name", "")):
-                out.append(f"G.R.11: NuHepMC.AdditionalParticleNumber[{c}].Name missing")
+        out.extend(f"G.R.11: NuHepMC.AdditionalParticleNumber[{c}].Name missing"
+                   for c in _ints(att["NuHepMC.AdditionalParticleNumbers"])
+                   if not str(att.get(f"NuHepMC.AdditionalParticleNumber[{c}].Name", "")))
     return out
 
 
@@ -154,9 +153,8 @@ def _event_violations(evt, att, seen: set) -> list[str]:
         if p.status == 20 and np.any(_four(p)[1:] != 0):
             out.append(f"E.R.9: event {n} target not at rest: momenta are not in the lab frame")
     declared_v = set(_ints(att.get("NuHepMC.VertexStatusIDs", "")))
-    for s in vst:
-        if s in (0, *range(3, 21)) or (s >= 21 and s not in declared_v and not (s == 21 and "V.C.1" in conv)):
-            out.append(f"V.R.1: event {n} vertex status {s} reserved or undeclared (G.R.9)")
+    out.extend(f"V.R.1: event {n} vertex status {s} reserved or undeclared (G.R.9)" for s in vst
+               if s in (0, *range(3, 21)) or (s >= 21 and s not in declared_v and not (s == 21 and "V.C.1" in conv)))
     declared_p = set(_ints(att.get("NuHepMC.ParticleStatusIDs", "")))
     for p in evt.particles:
         s = p.status
@@ -166,9 +164,8 @@ def _event_violations(evt, att, seen: set) -> list[str]:
         if incoming and s not in (4, 20):
             out.append(f"P.R.1: event {n} incoming particle {p.id} has status {s}, not 4 or 20")
     extra = set(_ints(att.get("NuHepMC.AdditionalParticleNumbers", "")))
-    for p in evt.particles:
-        if not _standard_pdg(p.pid) and abs(p.pid) not in extra and p.pid not in extra:
-            out.append(f"G.R.11: event {n} uses non-standard PDG code {p.pid} not declared")
+    out.extend(f"G.R.11: event {n} uses non-standard PDG code {p.pid} not declared" for p in evt.particles
+               if not _standard_pdg(p.pid) and abs(p.pid) not in extra and p.pid not in extra)
     w = evt.weight("CV") if "CV" in list(evt.run_info.weight_names) else math.nan
     if not math.isfinite(w):
         out.append(f"G.R.7: event {n} has no finite CV weight")
@@ -331,9 +328,12 @@ def test_flux_averaged_cross_section_with_two_targets():
 
     pot, phi, n_c = 1e20, 5e-10, 1e30
     chans = [
-        {"name": "coh", "target_pdg": 1000060120, "nucleon": None, "sigma_per_scatterer_cm2": 3e-39, "n_scatterers": n_c},
-        {"name": "incp", "target_pdg": 1000060120, "nucleon": "p", "sigma_per_scatterer_cm2": 2e-40, "n_scatterers": 6 * n_c},
-        {"name": "h", "target_pdg": 1000010010, "nucleon": "p", "sigma_per_scatterer_cm2": 1e-40, "n_scatterers": 2 * n_c},
+        {"name": "coh", "target_pdg": 1000060120, "nucleon": None, "sigma_per_scatterer_cm2": 3e-39,
+         "n_scatterers": n_c},
+        {"name": "incp", "target_pdg": 1000060120, "nucleon": "p", "sigma_per_scatterer_cm2": 2e-40,
+         "n_scatterers": 6 * n_c},
+        {"name": "h", "target_pdg": 1000010010, "nucleon": "p", "sigma_per_scatterer_cm2": 1e-40,
+         "n_scatterers": 2 * n_c},
     ]
     for c in chans:
         c.update(pot=pot, flux_integral_per_cm2_per_pot=phi, neutrino="nu_mu", production="upscattering",

@@ -75,13 +75,14 @@ def test_particle_at_rest_inside_and_outside():
     n = 5000
     p = np.zeros((n, 4))
     p[:, 0] = 0.22
-    x, s = sample_decay_vertices(np.zeros((n, 4)), p, 0.22, 0.14, rng.random(n))
+    x, _s = sample_decay_vertices(np.zeros((n, 4)), p, 0.22, 0.14, rng.random(n))
     assert np.all(x[:, 1:] == 0)
     assert stats.kstest(x[:, 0] / 0.14, "expon").pvalue > 1e-3  # proper time = lab time at rest
     # forced interval starting at 0 (origin inside the volume): probability 1; starting beyond: 0
-    x2, prob = sample_decay_vertices_in(np.zeros((n, 4)), p, 0.22, 0.14, np.zeros(n), np.full(n, 10.0), rng.random(n))
+    _x2, prob = sample_decay_vertices_in(np.zeros((n, 4)), p, 0.22, 0.14, np.zeros(n), np.full(n, 10.0), rng.random(n))
     assert np.all(prob == 1.0)
-    x3, prob3 = sample_decay_vertices_in(np.zeros((n, 4)), p, 0.22, 0.14, np.full(n, 5.0), np.full(n, 10.0), rng.random(n))
+    _x3, prob3 = sample_decay_vertices_in(np.zeros((n, 4)), p, 0.22, 0.14, np.full(n, 5.0), np.full(n, 10.0),
+                                          rng.random(n))
     assert np.all(prob3 == 0.0)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from scipy import stats
 
@@ -92,7 +94,7 @@ def test_uniform_phase_space_projection_matches_boundary_width():
     lo, hi = m23sq_limits(M, m1, m2, m3, fine)
     width = np.clip(hi - lo, 0, None)
     expect = np.array([np.trapezoid(width[(fine >= a) & (fine <= b)], fine[(fine >= a) & (fine <= b)])
-                       for a, b in zip(edges[:-1], edges[1:])])
+                       for a, b in itertools.pairwise(edges)])
     expect *= counts.sum() / expect.sum()
     chi2 = np.sum((counts - expect) ** 2 / expect)
     # chi2 with 19 dof; p-value threshold 1e-3

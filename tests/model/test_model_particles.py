@@ -17,7 +17,8 @@ from generator.model.model import Model
 
 def test_codes_match_pdg_numbering():
     # RPP "Monte Carlo particle numbering scheme": e- 11, mu- 13, tau- 15, gamma 22, pi+ 211, pi0 111, Z'0 32
-    assert [P.pdg(n) for n in ("e-", "mu+", "tau-", "gamma", "pi+", "pi0", "nu_mu~")] == [11, -13, 15, 22, 211, 111, -14]
+    names = ("e-", "mu+", "tau-", "gamma", "pi+", "pi0", "nu_mu~")
+    assert [P.pdg(n) for n in names] == [11, -13, 15, 22, 211, 111, -14]
     assert P.pdg("Z'") == P.pdg("Zprime") == 32
     assert P.pdg("phi'") == P.pdg("phiprime") == 9900025
     assert P.pdg("N5") == 9900005 == const.pdg_hnl(5)
@@ -34,11 +35,13 @@ def test_masses_against_pdg_2020():
 
 
 def test_name_parsing_and_aliases():
-    assert [P.hnl_index(n) for n in ("N4", "N12", "N3", "N", "nu3", "N5x", "Zprime", "N25")] == [4, 12, None, None, None, None, None, None]
+    names = ("N4", "N12", "N3", "N", "nu3", "N5x", "Zprime", "N25")
+    assert [P.hnl_index(n) for n in names] == [4, 12, None, None, None, None, None, None]
     assert P.hnl_name(6) == "N6"
     assert P.canonical("Zprime") == "Z'" and P.canonical("phiprime") == "phi'" and P.canonical("N5") == "N5"
     assert P.record_name("Z'") == "Zprime" and P.record_name("phiprime") == "phiprime" and P.record_name("e-") == "e-"
-    assert P.is_hnl_pdg(np.array([9900004, 9900003, 32, 9900025, 9900024])).tolist() == [True, False, False, False, True]
+    codes = np.array([9900004, 9900003, 32, 9900025, 9900024])
+    assert P.is_hnl_pdg(codes).tolist() == [True, False, False, False, True]
 
 
 def test_model_table_round_trip():

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from generator.model import Spectrum, build_mass_matrix, preset, takagi
-from tests.paper_tables import BPS, MASSES_MEV, S2, U2, V2, rounding_envelope
+from tests.paper_tables import BPS, MASSES_MEV, U2, V2, rounding_envelope
+
 
 def _u2(s: Spectrum, row: str, state: str) -> float:
     j = s.index(state)

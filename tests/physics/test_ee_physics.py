@@ -156,7 +156,8 @@ def test_z_to_hnl_pair_b5():
     g_x, chi = math.sqrt(4 * math.pi * alpha_D), math.sqrt(eps2) / const.CW
     b5 = ee.z_to_hnl_pair_width_b5(0.3, alpha_D, eps2)
     assert ee.z_to_hnl_pair_width(g_x, chi, math.sqrt(0.3), 1e-9, 1e-9, identical=True) == pytest.approx(b5, rel=1e-12)
-    assert ee.z_to_hnl_pair_width(g_x, chi, 1j * math.sqrt(0.3), 1e-9, 1e-9, identical=False) == pytest.approx(2 * b5, rel=1e-12)
+    assert ee.z_to_hnl_pair_width(g_x, chi, 1j * math.sqrt(0.3), 1e-9, 1e-9, identical=False) == pytest.approx(
+        2 * b5, rel=1e-12)
     # The paper quotes 0.17 MeV at alpha_D |V|^2 eps^2 = 4.6e-4; the printed formula gives 4 pi times that
     # (its number uses g_X^2 -> alpha_D). Tolerance 10%: s_W^2 on-shell (0.223) vs MS-bar (0.231), 2-digit rounding.
     b5_unit = ee.z_to_hnl_pair_width_b5(1.0, 1.0, 4.6e-4)
@@ -209,7 +210,7 @@ def test_higgsstrahlung_massless_limit_is_b13_and_total():
         s = sqrt_s**2
         got = ee.higgsstrahlung_dsigma_dcos(s, c, m, 0.0, e_eps, e_eps, g_vvs)
         np.testing.assert_allclose(got, ee.b13_dsigma_dcos(s, c, alpha_D, eps2, m), rtol=1e-6)
-        ref, _ = integrate.quad(lambda x: ee.higgsstrahlung_dsigma_dcos(s, x, m, 1.0, e_eps, e_eps, g_vvs), -1, 1,
+        ref, _ = integrate.quad(lambda x, s=s: ee.higgsstrahlung_dsigma_dcos(s, x, m, 1.0, e_eps, e_eps, g_vvs), -1, 1,
                                 epsrel=1e-12)
         assert float(ee.higgsstrahlung_sigma(s, m, 1.0, e_eps, e_eps, g_vvs)) == pytest.approx(ref, rel=1e-9)
 
@@ -237,7 +238,7 @@ def numeric_isr(sqrt_s, m, cos_t, eL, eR):
     prop_t = slash(p1 - k) / (2 * (p1 @ METRIC @ k)) * -1  # (p1 - k)^2 = -2 p1.k
     prop_u = slash(p1 - q) / ((p1 - q) @ METRIC @ (p1 - q))
 
-    def O(a, b):  # photon index a, vector index b
+    def O(a, b):  # noqa: E743 (the amplitude tensor O^{ab}, named as in the physics) photon index a, vector index b
         return e * (vertex(eL, eR, b) @ prop_t @ G[a] + G[a] @ prop_u @ vertex(eL, eR, b))
 
     # polarisation sums with lower indices (the O^{ab} carry upper ones): -g for the photon, -g + q q / m^2 for V
@@ -300,5 +301,6 @@ def test_vector_br_equals_paper_closed_formula():
     eps2, m = 4.6e-4, 1.25
     for name, v in mes.VECTOR_MESONS.items():
         f, M, Q = v.decay_constant, v.mass, v.quark_charge
-        closed = const.ALPHA_EM * (math.sqrt(4 * math.pi) * math.sqrt(eps2) * Q) ** 2 / v.width * M**3 * f**2 / (3 * (M**2 - m**2) ** 2)
+        closed = (const.ALPHA_EM * (math.sqrt(4 * math.pi) * math.sqrt(eps2) * Q) ** 2 / v.width * M**3 * f**2
+                  / (3 * (M**2 - m**2) ** 2))
         assert mes.vector_br_coefficient(name, m, eps2) == pytest.approx(closed, rel=1e-12), name

@@ -31,7 +31,7 @@ MAIN = {("MiniBooNE_FHC", "nu_mu"), ("MicroBooNE_BNB", "nu_mu"), ("PS191", "nu_m
 
 
 @needs_shared
-@pytest.mark.parametrize("name,flavour", [(n, f) for n, fl in available_fluxes().items() for f in fl])
+@pytest.mark.parametrize(("name", "flavour"), [(n, f) for n, fl in available_fluxes().items() for f in fl])
 def test_parameterisation_matches_published_table(name, flavour):
     table = read_flux_table(SHARED / FILES[name], flavour)
     par = shipped_flux(name, flavour)

@@ -64,7 +64,7 @@ def test_transcribed_coefficients_give_charge_and_quoted_rms(name):
     rho = _density(p)
     Z = integrate.quad(lambda r: 4 * math.pi * r * r * rho(r), 0, p.fb_R_fm, limit=200)[0]
     r2 = integrate.quad(lambda r: 4 * math.pi * r**4 * rho(r), 0, p.fb_R_fm, limit=200)[0] / Z
-    assert Z == pytest.approx(NUCLEI[name][0], rel=1e-3)
+    assert pytest.approx(NUCLEI[name][0], rel=1e-3) == Z
     if p.rms_fit_fm is not None:
         assert math.sqrt(r2) == pytest.approx(p.rms_fit_fm, rel=1e-3)
 

@@ -96,7 +96,7 @@ def reference_msq(ch, E, Q2, h):
         Fw = ff.nuclear_form_factor(np.array([Q2]), nff.weak)[0]    # weak (neutrons)
         Zc, Nc = ch.target.Z, ch.target.N
         FV = sum(a * D * (ge * Zc * Fc + gn * (Zc * (0.5 - 2 * sw2) * Fc - 0.5 * Nc * Fw))
-                 for a, D, ge, gn in zip(ch.boson_a, DV, ch.boson_gem, ch.boson_gnc))
+                 for a, D, ge, gn in zip(ch.boson_a, DV, ch.boson_gem, ch.boson_gnc, strict=True))
         FS = ch.scalar_a * DS * ch.scalar_y * (Zc * Fc + Nc * Fw) * 2 * M
         Sig = P + Pp
         amp = sum(METRIC[mu, mu] * lep_v[mu] * FV * Sig[mu] for mu in range(4)) + lep_s * FS
@@ -108,7 +108,7 @@ def reference_msq(ch, E, Q2, h):
     g1, g2 = ff.nucleon_em_scalar(Q2, M, -tau3)
     ga = ff.axial(Q2)
     F1 = F2 = G = 0j
-    for a, D, ge, gn in zip(ch.boson_a, DV, ch.boson_gem, ch.boson_gnc):
+    for a, D, ge, gn in zip(ch.boson_a, DV, ch.boson_gem, ch.boson_gnc, strict=True):
         w = a * D
         F1 += w * (ge * f1 + gn * ((0.5 - 2 * sw2) * f1 - 0.5 * g1))
         F2 += w * (ge * f2 + gn * ((0.5 - 2 * sw2) * f2 - 0.5 * g2))
@@ -149,7 +149,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("tname,regime,nucleon,neutrino", CASES)
+@pytest.mark.parametrize(("tname", "regime", "nucleon", "neutrino"), CASES)
 def test_msq_matches_explicit_spinors(tname, regime, nucleon, neutrino):
     rng = np.random.default_rng(11)
     base = up.make_channel(preset("BP-B"), "N6", tname, regime, nucleon, neutrino=neutrino)

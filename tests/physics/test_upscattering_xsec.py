@@ -8,6 +8,7 @@ solved numerically.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 
 import numpy as np
@@ -61,17 +62,16 @@ def test_q2_limits_against_lab_frame_endpoints():
     """Q2 at cos(theta) = +-1 from lab energy-momentum conservation solved with brentq (1e-9 relative)."""
     M, m = up.target("C12").mass, 0.2205
     for E in (0.5, 2.0, 20.0):
-        def q2_at(cos):
+        def q2_at(cos, E=E):
             # find E' with (k + P - k')^2 = M^2, k' at angle theta: Q2 = 2M (E - E')
             def f(Ep):
                 pp = math.sqrt(Ep * Ep - m * m)
                 t = m * m - 2 * E * (Ep - pp * cos)
                 return t + 2 * M * (E - Ep)  # t = -Q2 = -2 M nu
-            roots = []
             grid = np.linspace(m * (1 + 1e-12), E, 20001)
             vals = np.array([f(x) for x in grid])
-            for i in np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:])):
-                roots.append(optimize.brentq(f, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-14))
+            roots = [optimize.brentq(f, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-14)
+                     for i in np.flatnonzero(np.sign(vals[:-1]) != np.sign(vals[1:]))]
             return [2 * M * (E - r) for r in roots]
         lo, hi = up.q2_limits(E, m, M)
         forward = q2_at(1.0)
@@ -117,7 +117,8 @@ def _sm_z_channel(target_name):
 
 def test_massless_limit_reproduces_freedman_cevns():
     """d sigma/dT = G_F^2 M Q_W^2 / (4 pi) (1 - T/E - M T / 2E^2) F^2 (Freedman, PRD 9 (1974) 1389),
-    Q_W F = N F_w - (1 - 4 s_W^2) Z F_ch (neutron and charge form factors), T = Q^2 / 2M. Tolerance 1e-4: Q^2/m_Z^2 < 1e-5 and m_N^2 / Q^2 < 1e-6."""
+    Q_W F = N F_w - (1 - 4 s_W^2) Z F_ch (neutron and charge form factors), T = Q^2 / 2M.
+    Tolerance 1e-4: Q^2/m_Z^2 < 1e-5 and m_N^2 / Q^2 < 1e-6."""
     for tname in ("C12", "Ar40"):
         ch = _sm_z_channel(tname)
         t = ch.target
@@ -127,7 +128,8 @@ def test_massless_limit_reproduces_freedman_cevns():
         T = Q2 / (2 * M)
         nff = ff.nuclear_ff_params(t.name, t.Z, t.A)
         # weak charge with the neutron (weak) and proton (charge) form factors
-        qwF = t.N * ff.nuclear_form_factor(Q2, nff.weak) - (1 - 4 * const.SW2) * t.Z * ff.nuclear_form_factor(Q2, nff.charge)
+        qwF = (t.N * ff.nuclear_form_factor(Q2, nff.weak)
+               - (1 - 4 * const.SW2) * t.Z * ff.nuclear_form_factor(Q2, nff.charge))
         ref = const.G_FERMI**2 * M * qwF**2 / (4 * math.pi) * (1 - T / E - M * T / (2 * E**2))
         got = ch.dsigma_dQ2(np.full(3, E), Q2) * 2 * M / const.GEV2_TO_CM2  # d sigma/dT in GeV^-3
         np.testing.assert_allclose(got, ref, rtol=2e-5)
@@ -136,7 +138,8 @@ def test_massless_limit_reproduces_freedman_cevns():
 def test_pointlike_zprime_limit_and_z_squared_scaling():
     """Q^2 << m_Z'^2, m_N -> 0: d sigma/dQ^2 = (a e eps Z)^2 / (4 pi m_Z'^4) (1 - T/E - M T/2E^2) F^2 with
     a = g_X |U_mu3 V_3j| (Eq. 3 EM piece, Appendix A). With only the Z' EM coupling kept the agreement is
-    2e-5 (left: the Z' coupling to the neutrino NC current, C_3j, ~2e-6 of the amplitude); the full channel adds the SM Z exchange through C_3j = U_mu3^* U_mu5
+    2e-5 (left: the Z' coupling to the neutrino NC current, C_3j, ~2e-6 of the amplitude); the full channel adds
+    the SM Z exchange through C_3j = U_mu3^* U_mu5
     (|U_mu5| ~ 1e-3, amplitude ~2e-3 of the Z' one) and the NC part of the Z', hence 1e-2 for it.
     The EM-only ratio Ar/C (Fe/C) then scales as Z^2 once F and the recoil factor are divided out."""
     p = SPEC.params
@@ -182,7 +185,7 @@ def test_incoherent_is_per_nucleon_and_pauli_factor():
 
 
 # ----------------------------------------------------------------------------------- integration
-@pytest.mark.parametrize("tname,regime,nucleon", [("C12", "coherent", None), ("Ar40", "coherent", None),
+@pytest.mark.parametrize(("tname", "regime", "nucleon"), [("C12", "coherent", None), ("Ar40", "coherent", None),
                                                   ("Ar40", "incoherent", "n"), ("H1", "incoherent", "p")])
 def test_sigma_total_against_scipy_quad(tname, regime, nucleon):
     """Gauss-Legendre (96 nodes in ln Q^2) against adaptive scipy quad over the full kinematic range: 1%
@@ -190,10 +193,10 @@ def test_sigma_total_against_scipy_quad(tname, regime, nucleon):
     ch = up.make_channel(SPEC, "N6", tname, regime, nucleon)
     for E in (0.5, 3.0, 50.0):
         lo, hi = (float(v) for v in ch.q2_limits(E))
-        f = lambda q2: float(ch.dsigma_dQ2(np.array([E]), np.array([q2]))[0])  # noqa: E731
+        f = lambda q2, E=E: float(ch.dsigma_dQ2(np.array([E]), np.array([q2]))[0])  # noqa: E731
         # split at a few scales (form factor / propagator) so quad resolves every region
         pts = sorted({lo, *[v for v in (1e-3, 1e-2, 0.1, 1.0, 10.0) if lo < v < hi], hi})
-        ref = sum(integrate.quad(f, a, b, epsrel=1e-8, limit=200)[0] for a, b in zip(pts[:-1], pts[1:]))
+        ref = sum(integrate.quad(f, a, b, epsrel=1e-8, limit=200)[0] for a, b in itertools.pairwise(pts))
         assert float(ch.sigma(np.array([E]))[0]) == pytest.approx(ref, rel=1e-2)
 
 

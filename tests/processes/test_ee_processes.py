@@ -50,7 +50,8 @@ def test_integrands_integrate_to_rate(models):
         assert gauss_integral(proc.integrand) == pytest.approx(proc.rate(), rel=1e-9), proc.name
     # without luminosity the weights are cross sections in cm^2
     xs = P.EEPairProcess(m, 10.02, None, "N4", "N5")
-    assert xs.weight_unit == "cm2" and xs.rate() == pytest.approx(procs[0].rate() / (15.9 * const.INV_FB_CM2), rel=1e-12)
+    assert xs.weight_unit == "cm2"
+    assert xs.rate() == pytest.approx(procs[0].rate() / (15.9 * const.INV_FB_CM2), rel=1e-12)
 
 
 def test_identical_pair_factor(models):
@@ -181,8 +182,9 @@ def test_pseudo_monophoton_count_eq5(models):
         for rs, lumi, sig_nb, name in ((10.02, 15.9, 7.0, "Upsilon(2S)"), (10.36, 22.3, 4.0, "Upsilon(3S)")):
             s = rs * rs
             b12 = 8.0 / 3.0 * eephys.b12_dsigma_dcos(s, 0.0, V2, p.alpha_D, p.epsilon**2, p.m_Zprime)
-            tot += (b12 * const.GEV2_TO_CM2 + sig_nb * const.NB_CM2 * mes.vector_br_coefficient(name) * p.alpha_D * V2) \
-                * lumi * const.INV_FB_CM2
+            tot += ((b12 * const.GEV2_TO_CM2
+                     + sig_nb * const.NB_CM2 * mes.vector_br_coefficient(name) * p.alpha_D * V2)
+                    * lumi * const.INV_FB_CM2)
         assert got[bp] == pytest.approx(tot, rel=0.01), bp
     # (2) the paper's Eq. (5): (3.6, 9.6) x 1e4. We get (4.4, 7.8) x 1e4. Both of the paper's numbers are matched to
     # 3% if alpha_D of BP-A (0.39) and BP-B (0.32) are exchanged (the rate is proportional to alpha_D): recorded here.
@@ -199,7 +201,7 @@ def test_collider_files():
     assert not y4s.monophoton and y4s.luminosity_fb > 0
     e, p = belle.runs[0].beams()
     assert e[0] == 7.0 and p[0] == 4.0
-    with pytest.raises(CardError, match="10.02, 10.36, 10.58"):
+    with pytest.raises(CardError, match=r"10.02, 10.36, 10.58"):
         babar.run(9.46)
     with pytest.raises(UnknownNameError, match="babar"):
         C.load_collider("babr")
@@ -257,7 +259,8 @@ def test_channels_from_card(models):
     from generator.card import parse_card
 
     card = parse_card('[model]\npreset = "BP-B"\n[process]\nproduction = ["ee_pair", "upsilon", "isr"]\n'
-                      'final_hnl = ["N4N5"]\n[experiment]\nname = "BaBar"\nsqrt_s_GeV = [10.02]\nluminosity_fb = [1.0]\n')
+                      'final_hnl = ["N4N5"]\n[experiment]\nname = "BaBar"\nsqrt_s_GeV = [10.02]\n'
+                      'luminosity_fb = [1.0]\n')
     specs = card_channels(card, models["BP-B"])
     assert [s.name for s in specs] == ["ee_pair:Y2S:N4N5", "upsilon:Y2S:N4N5", "isr:Y2S:Zprime"]
     assert specs[0].extra["luminosity_fb"] == 1.0

@@ -42,7 +42,7 @@ def amp2_numeric(m_N, m_l, spin_sign=None):
     kN = np.array([math.sqrt(m_N**2 + k**2), 0, 0, k])
     kl = np.array([math.sqrt(m_l**2 + k**2), 0, 0, -k])
     pK = kN + kl
-    O = slash(pK) @ (ONE - G5)
+    O = slash(pK) @ (ONE - G5)  # noqa: E741  (the operator O and Obar = gamma0 O^dagger gamma0, as written)
     Obar = G[0] @ O.conj().T @ G[0]
     rhoN = slash(kN) + m_N * ONE
     if spin_sign is not None:

@@ -22,8 +22,8 @@ from generator.run import build_channels, run_card
 
 ROOT = Path(__file__).resolve().parents[2]
 CARDS = sorted((ROOT / "cards").glob("*.toml"))
-BABAR = '[model]\npreset = "BP-B"\n[process]\nproduction = ["ee_pair", "upsilon"]\nfinal_hnl = ["N4N5"]\n' \
-        '[experiment]\nname = "babar"\n'
+BABAR = ('[model]\npreset = "BP-B"\n[process]\nproduction = ["ee_pair", "upsilon"]\nfinal_hnl = ["N4N5"]\n'
+         '[experiment]\nname = "babar"\n')
 
 
 # ------------------------------------------------------------------------------------------ registry

@@ -25,7 +25,8 @@ class Toy:
         from scipy.special import erf
 
         def one(mu):
-            return self.s * math.sqrt(math.pi / 2) * (erf((1 - mu) / (math.sqrt(2) * self.s)) + erf(mu / (math.sqrt(2) * self.s)))
+            return self.s * math.sqrt(math.pi / 2) * (erf((1 - mu) / (math.sqrt(2) * self.s))
+                                                      + erf(mu / (math.sqrt(2) * self.s)))
 
         return self.A * one(0.3) * one(0.6)
 
@@ -66,7 +67,7 @@ def test_generate_unweighted_shape_and_efficiency():
 
 def test_same_seed_same_events_other_seed_other_events():
     toy = Toy()
-    kw = dict(n_events=3000, seed=11, n_adapt=4, evals_per_iter=4000)
+    kw = {"n_events": 3000, "seed": 11, "n_adapt": 4, "evals_per_iter": 4000}
     a, b = generate(toy, **kw), generate(toy, **kw)
     np.testing.assert_array_equal(a.block.p, b.block.p)
     c = generate(toy, **{**kw, "seed": 12})
@@ -93,7 +94,7 @@ def test_allocation_is_proportional_and_exact():
     assert n.sum() == 1001 and n[-1] == 0
     np.testing.assert_allclose(n[:3] / 1001, [1 / 6, 2 / 6, 3 / 6], atol=1 / 1001)
     assert allocate_events([1.0, 1.0, 1.0], 10).tolist() == [4, 3, 3]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="all rates vanish"):
         allocate_events([0.0, 0.0], 10)
 
 

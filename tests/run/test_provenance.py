@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-import numpy
+import numpy as np
 import pyhepmc
 import pytest
 
@@ -55,7 +55,7 @@ def test_resolved_model_masses_widths_and_ctau():
 
 def test_versions_and_git_commit():
     prov = provenance.build_provenance(None, None)
-    assert prov["versions"]["numpy"] == numpy.__version__
+    assert prov["versions"]["numpy"] == np.__version__
     assert prov["versions"]["pyhepmc"] == pyhepmc.__version__
     assert set(provenance.KEY_DEPENDENCIES) <= set(prov["versions"])
     here = Path(provenance.__file__).resolve().parent
@@ -89,4 +89,4 @@ def test_hepmc_run_info_carries_the_provenance(tmp_path):
     prov = json.loads(str(ri.attributes["NuHepMC.Provenance.JSON"]))
     assert prov["model_name"] == "BP-B (modified: alpha_D)"
     assert prov["model"]["couplings"]["alpha_D"] == 0.5
-    assert prov["versions"]["numpy"] == numpy.__version__
+    assert prov["versions"]["numpy"] == np.__version__

@@ -40,7 +40,8 @@ HASH_HISTORY = [
      "previous writer at the same seed"),
     ("all three: the streamed engine (generator.engine.integrate / sample_chunk, generator.pipeline): n_events is the "
      "run total shared among channels by rate, every chunk draws from its own (seed, channel, chunk) streams, decay "
-     "prescans have one stream per channel; new events, same distributions (tests/run/test_engine.py, test_pipeline.py)"),
+     "prescans have one stream per channel; new events, same distributions "
+     "(tests/run/test_engine.py, test_pipeline.py)"),
 ]
 
 SMALL = {"n_events": 150, "n_adapt": 3, "evals_per_iter": 3000, "progress": False}

@@ -65,7 +65,8 @@ def hnl_channels(spec: Spectrum, name: str, zprime_width: float, convention: str
     """
     i = spec.index(name)
     if i < spec.n_light:
-        raise PhysicsError(f"{name} is a light neutrino (mass {spec.masses[i]:.3g} GeV) and is stable in this model")
+        msg = f"{name} is a light neutrino (mass {spec.masses[i]:.3g} GeV) and is stable in this model"
+        raise PhysicsError(msg)
     ctx = ChannelContext(spec, convention, zprime_width, name, i)
     out: list[DecayChannel] = []
     pair_families = families("hnl", "pair")

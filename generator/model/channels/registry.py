@@ -117,12 +117,16 @@ def register_channel(name: str, parent: str, *, order: float, scope: str = "pare
     if scope not in SCOPES:
         raise UnknownNameError("channel-family scope", scope, SCOPES)
     if scope == "pair" and parent != "hnl":
-        raise RegistryError(f"channel family {name!r}: scope 'pair' needs parent 'hnl', not {parent!r}")
+        msg = f"channel family {name!r}: scope 'pair' needs parent 'hnl', not {parent!r}"
+        raise RegistryError(msg)
 
     def deco(fn):
         if name in FAMILIES:
-            raise RegistryError(f"channel family {name!r} is registered twice (by {FAMILIES[name].build.__module__} "
-                               f"and {fn.__module__}); family names must be unique")
+            msg = (
+                f"channel family {name!r} is registered twice (by {FAMILIES[name].build.__module__} "
+                               f"and {fn.__module__}); family names must be unique"
+            )
+            raise RegistryError(msg)
         FAMILIES[name] = ChannelFamily(name, parent, scope, float(order), fn)
         return fn
 
