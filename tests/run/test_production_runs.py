@@ -249,3 +249,16 @@ def test_busy_directory_error_in_process(tmp_path):
 
     with RunDirectory(tmp_path / "prod", label="someone"), pytest.raises(RunDirectoryBusyError):
         run_card(card(), out_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_existing_dask_scheduler_reproduces_the_serial_run(serial, tmp_path):
+    # --scheduler ADDRESS: a cluster started elsewhere (here a LocalCluster on this machine, as dask-jobqueue would
+    # start one on HTCondor or Slurm); the shards go to its workers, the files to a shared file system
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
+        par = run_card(card(), out_dir=tmp_path, scheduler=cluster.scheduler_address)
+    assert root_arrays(Path(par.files["root"])) == root_arrays(Path(serial.files["root"]))
+    assert par.summary["parallel"]["scheduler"] == cluster.scheduler_address
+    assert par.summary["parallel"]["workers"] == 2
