@@ -5,7 +5,13 @@ mixing sin_theta: charged leptons and hadrons. Widths in GeV.
 from __future__ import annotations
 
 from generator import constants as const
-from generator.model.channels.registry import LEPTONS, ChannelContext, DecayChannel, register_channel
+from generator.model.channels.registry import (
+    LEPTONS,
+    ChannelContext,
+    DecayChannel,
+    boson_to_neutrino_pairs,
+    register_channel,
+)
 from generator.model.hadrons import gamma_scalar_to_hadrons
 from generator.model.rates import gamma_scalar_to_fermions, gamma_scalar_to_vectors
 from generator.model.vertices import majorana_scalar_vertex
@@ -19,20 +25,12 @@ def phiprime_neutrinos(ctx: ChannelContext) -> list[DecayChannel]:
     spec = ctx.spec
     M = spec.params.m_phiprime
     m = spec.masses
-    names = spec.names
-    nl = spec.n_light
-    out: list[DecayChannel] = []
-    w_nunu = 0.0
-    for j in range(spec.dim):
-        for k in range(j, spec.dim):
-            if m[j] + m[k] >= M:
-                continue
-            yL, yR = majorana_scalar_vertex(spec.S, k, j)
-            w = gamma_scalar_to_fermions(M, m[j], m[k], yL, yR, identical=(j == k and ctx.convention == "majorana"))
-            if k < nl:
-                w_nunu += w
-                continue
-            out.append(DecayChannel("phi'", (names[j], names[k]), w, "two_body", (m[j], m[k])))
+
+    def width(j, k, identical):
+        yL, yR = majorana_scalar_vertex(spec.S, k, j)
+        return gamma_scalar_to_fermions(M, m[j], m[k], yL, yR, identical=identical)
+
+    out, w_nunu = boson_to_neutrino_pairs(ctx, "phi'", M, width)
     if w_nunu > 0.0:
         out.append(DecayChannel("phi'", ("nu", "nu"), w_nunu, "two_body", (0.0, 0.0)))
     return out

@@ -139,6 +139,27 @@ def families(parent: str, scope: str = "parent") -> list[ChannelFamily]:
     return sorted(found, key=lambda f: (f.order, f.name))
 
 
+def boson_to_neutrino_pairs(ctx: ChannelContext, parent: str, M: float, pair_width) -> tuple[list[DecayChannel], float]:
+    """Two-body decays of the boson ``parent`` (mass ``M``, GeV) into every open mass-eigenstate pair N_j N_k,
+    j <= k: ``pair_width(j, k, identical)`` gives the width in GeV (``identical``: j = k in the "majorana"
+    convention, the 1/2 of an identical pair). Returns the heavy-pair channels and the summed width of the pairs
+    with a light state (k < n_light), which callers list as "nu nu"."""
+    spec = ctx.spec
+    m, names, nl = spec.masses, spec.names, spec.n_light
+    out: list[DecayChannel] = []
+    w_light = 0.0
+    for j in range(spec.dim):
+        for k in range(j, spec.dim):
+            if m[j] + m[k] >= M:
+                continue
+            w = pair_width(j, k, j == k and ctx.convention == "majorana")
+            if k < nl:
+                w_light += w
+                continue
+            out.append(DecayChannel(parent, (names[j], names[k]), w, "two_body", (m[j], m[k])))
+    return out, w_light
+
+
 def three_body_channel(parent, daughters, kind, masses, med_m, med_w, aL, aR, bL, bR, factor=1.0, label=""):
     """A three-body DecayChannel with its width from rates.gamma_three_body_vector (GeV) times ``factor``.
 

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from generator import constants as const
 from generator.model import couplings as cpl
-from generator.model.channels.registry import LEPTONS, ChannelContext, DecayChannel, register_channel
+from generator.model.channels.registry import (
+    LEPTONS,
+    ChannelContext,
+    DecayChannel,
+    boson_to_neutrino_pairs,
+    register_channel,
+)
 from generator.model.hadrons import gamma_vector_to_hadrons
 from generator.model.rates import gamma_vector_to_fermions
 from generator.model.vertices import vector_vertex
@@ -25,20 +31,12 @@ def zprime_neutrinos(ctx: ChannelContext) -> list[DecayChannel]:
     M = p.m_Zprime
     X = ctx.Xzp
     m = spec.masses
-    names = spec.names
-    nl = spec.n_light
-    out: list[DecayChannel] = []
-    w_nunu = 0.0
-    for j in range(spec.dim):
-        for k in range(j, spec.dim):
-            if m[j] + m[k] >= M:
-                continue
-            aL, aR = vector_vertex(1.0, X, k, j, ctx.convention)
-            w = gamma_vector_to_fermions(M, m[j], m[k], aL, aR, identical=(j == k and ctx.convention == "majorana"))
-            if k < nl:
-                w_nunu += w
-                continue
-            out.append(DecayChannel("Z'", (names[j], names[k]), w, "two_body", (m[j], m[k])))
+
+    def width(j, k, identical):
+        aL, aR = vector_vertex(1.0, X, k, j, ctx.convention)
+        return gamma_vector_to_fermions(M, m[j], m[k], aL, aR, identical=identical)
+
+    out, w_nunu = boson_to_neutrino_pairs(ctx, "Z'", M, width)
     kappa = cpl.zprime_nc_coupling(p)
     n_missing = sum(1 for f in LEPTONS if f not in p.flavours)
     w_nunu += n_missing * gamma_vector_to_fermions(M, 0.0, 0.0, kappa, 0.0)
