@@ -174,6 +174,8 @@ def _progress(card, total: int, desc: str):
 # ------------------------------------------------------------------------------------------------ the header
 def _channel_header(ch) -> dict:
     """Per-channel numbers known before any event (from the seed-only integration)."""
+    from generator.xsec import cross_section_fields
+
     s, integ = ch.spec, ch.integration
     d = {
         "index": ch.index, "name": s.name, "production": s.production, "target": s.target, "regime": s.regime,
@@ -185,23 +187,14 @@ def _channel_header(ch) -> dict:
         "unweighting_efficiency": integ.efficiency, "n_events": ch.n_events, "n_chunks": len(ch.chunks),
         "exposure_cm2_inv": s.exposure,
     }
-    d.update(_cross_section(s, integ.rate, integ.rate_err))
-    # per scattering centre (nucleus, bound or free nucleon, e+e- collision): what the writers convert per atom
-    d["sigma_per_scatterer_cm2"] = integ.rate / s.exposure if s.exposure else None
-    d["sigma_err_per_scatterer_cm2"] = integ.rate_err / s.exposure if s.exposure else None
+    d.update(cross_section_fields(s, integ.rate, integ.rate_err))
     d.update(s.extra)
     return d
 
 
-def _cross_section(spec, rate: float, rate_err: float) -> dict:
-    """Cross-section fields of a channel with their target scale (generator.xsec.cross_section_fields)."""
-    from generator.xsec import cross_section_fields
-
-    return cross_section_fields(spec, rate, rate_err, spec.exposure)
-
-
 def run_header(card, model, plan: RunPlan, argv: list[str] | None = None) -> dict:
     """Everything about a run known before its first event (the writers' header; no shard-specific entries)."""
+    from generator.io.root import info_columns
     from generator.provenance import build_provenance
 
     chans = [_channel_header(ch) for ch in plan.channels]
@@ -210,8 +203,6 @@ def run_header(card, model, plan: RunPlan, argv: list[str] | None = None) -> dic
     lumis = {(c.get("run") or c.get("sqrt_s_GeV")): c["luminosity_fb"] for c in chans if c.get("luminosity_fb")}
     kaons = {c["n_decays"] for c in chans if c.get("n_decays")}
     prov = build_provenance(card, model, argv)
-    from generator.io.root import info_columns
-
     # the events tree is created at the first chunk: declare the event-level columns of every channel up front, from
     # one probe event per channel (its own stream; no event of the run)
     probes = [ch.spec.process.events(np.full((1, ch.spec.process.dim), 0.5), np.ones(1),

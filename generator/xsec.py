@@ -65,12 +65,16 @@ def cross_section_fields(spec, rate: float, rate_err: float, exposure: float | N
     Returns {"sigma_cm2", "sigma_err_cm2" (cm^2, per target atom; None without exposure), "sigma_scale"
     ("per C12 atom", "per e+e- collision" or None), "sigma_target"} and, for incoherent channels only,
     "sigma_per_nucleon_cm2", "sigma_per_nucleon_err_cm2" (cm^2 per bound nucleon), "sigma_nucleon" ("p"/"n")
-    and "nucleons_per_atom" (Z or A - Z). Module docstring: the convention.
+    and "nucleons_per_atom" (Z or A - Z). Always also "sigma_per_scatterer_cm2", "sigma_err_per_scatterer_cm2"
+    (rate / exposure: per nucleus, bound or free nucleon, or collision), which the event writers convert per atom.
+    Module docstring: the convention.
     """
     exposure = spec.exposure if exposure is None else exposure
-    out = {"sigma_cm2": None, "sigma_err_cm2": None, "sigma_scale": None, "sigma_target": None}
+    out = {"sigma_cm2": None, "sigma_err_cm2": None, "sigma_scale": None, "sigma_target": None,
+           "sigma_per_scatterer_cm2": None, "sigma_err_per_scatterer_cm2": None}
     if not exposure:
         return out
+    out.update(sigma_per_scatterer_cm2=rate / exposure, sigma_err_per_scatterer_cm2=rate_err / exposure)
     if spec.regime is None:  # e+ e- collider channels: sigma = events / integrated luminosity
         out.update(sigma_cm2=rate / exposure, sigma_err_cm2=rate_err / exposure, sigma_scale=COLLIDER_SCALE)
         return out

@@ -73,9 +73,12 @@ def test_collider_and_decay_channels():
     f = xs.cross_section_fields(ee, 4.0, 0.2)
     assert (f["sigma_cm2"], f["sigma_err_cm2"], f["sigma_scale"]) == (2.0e-40, 1.0e-41, "per e+e- collision")
     assert f["sigma_target"] is None
+    assert (f["sigma_per_scatterer_cm2"], f["sigma_err_per_scatterer_cm2"]) == (2.0e-40, 1.0e-41)
     kaon = ChannelSpec(process=None, production="kaon_decay", final_hnl="N4")
     assert xs.cross_section_fields(kaon, 3.0, 0.1) == {"sigma_cm2": None, "sigma_err_cm2": None,
-                                                         "sigma_scale": None, "sigma_target": None}
+                                                         "sigma_scale": None, "sigma_target": None,
+                                                         "sigma_per_scatterer_cm2": None,
+                                                         "sigma_err_per_scatterer_cm2": None}
 
 
 def test_explicit_exposure_overrides_the_spec():
@@ -83,6 +86,7 @@ def test_explicit_exposure_overrides_the_spec():
                        regime="incoherent", exposure=1.0, extra={"nucleon": "n"})
     f = xs.cross_section_fields(spec, 6.0, 0.6, exposure=3.0)
     assert f["sigma_per_nucleon_cm2"] == pytest.approx(2.0)
+    assert f["sigma_per_scatterer_cm2"] == pytest.approx(2.0)
     assert f["sigma_cm2"] == pytest.approx(22 * 2.0)  # Ar40: A - Z = 22 neutrons
     assert f["sigma_scale"] == "per Ar40 atom"
 
