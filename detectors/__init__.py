@@ -32,6 +32,7 @@ from detectors.output import _jsonable
 from detectors.registry import available_detectors, load_detector_card
 from detectors.stream import (
     CHUNK_ENTRIES,
+    DetectorStage,
     chunk_rng,
     iter_event_chunks,
     load_run_metadata,
@@ -47,15 +48,32 @@ from generator.errors import DataFileError, DetectorCardError
 DATA_RELEASE_OPTION = "data_release_dir"
 
 
+def detector_options(name: str, metadata: dict, options: dict | None, data_release: str | Path | None) -> dict | None:
+    """The options of detector ``name`` for a run: ``options`` (default metadata["detector_options"][name]) with the
+    published-data directory ``data_release`` set (DetectorCardError for a detector that compares with no data)."""
+    if data_release is None:
+        return options
+    card = load_detector_card(name)
+    if DATA_RELEASE_OPTION not in card.options:
+        where = f"detector {name!r} options"
+        msg = (f"a data release ({data_release}) was given, but this detector compares with no published data; "
+               "leave out --data-release / [detector] data_release")
+        raise DetectorCardError(where, DATA_RELEASE_OPTION, msg)
+    if options is None:
+        options = (metadata.get("detector_options") or {}).get(name)
+    return {**(options or {}), DATA_RELEASE_OPTION: str(data_release)}
+
+
 def detect_main(name: str, path: str | Path, out_dir: str | Path | None = None, seed: int = DEFAULT_DETECTOR_SEED,
                 options: dict | None = None, metadata: dict | None = None,
                 data_release: str | Path | None = None, force: bool = False,
-                chunk_entries: int = CHUNK_ENTRIES) -> dict:
+                chunk_entries: int | None = None) -> dict:
     """`dsgen detect --detector NAME RUN_DIR_OR_ROOT_FILE`: stream RUN_DIR/events.root (or the given
-    ROOT file) through detector ``name`` in chunks of ``chunk_entries`` entries, chunk k with random
-    numbers :func:`detectors.stream.chunk_rng` (seed, k); write the outputs into ``out_dir`` (default:
-    <run dir>/detector_<name>/). The outputs are a deterministic function of (events file, seed,
-    chunk_entries). Metadata: the given dict, else the file's "metadata_json" updated with
+    ROOT file) through detector ``name`` chunk by chunk (:mod:`detectors.stream`: the run's generation
+    chunks, so that the output equals the run's own detector stage, or fixed ranges of ``chunk_entries``
+    entries), each chunk with its own random stream :func:`detectors.stream.chunk_rng`; write the outputs
+    into ``out_dir`` (default: <run dir>/detector_<name>/). The outputs are a deterministic function of
+    (events file, seed, chunking). Metadata: the given dict, else the file's "metadata_json" updated with
     RUN_DIR/metadata.json (or summary.json) when present. A detector whose card does not list the
     run's experiment raises DetectorCardError naming both and the matching detectors, unless
     ``force=True`` (expert override; the summary then carries a note). Returns the summary dict
@@ -75,16 +93,7 @@ def detect_main(name: str, path: str | Path, out_dir: str | Path | None = None, 
         metadata.update(load_run_metadata(run_dir))
     metadata = dict(metadata)
     metadata.setdefault("run_name", run_dir.name if path.is_dir() else root.stem)
-    if data_release is not None:
-        card = load_detector_card(name)
-        if DATA_RELEASE_OPTION not in card.options:
-            where = f"detector {name!r} options"
-            msg = (f"a data release ({data_release}) was given, but this detector compares with no published data; "
-                   "leave out --data-release / [detector] data_release")
-            raise DetectorCardError(where, DATA_RELEASE_OPTION, msg)
-        if options is None:
-            options = (metadata.get("detector_options") or {}).get(name)
-        options = {**(options or {}), DATA_RELEASE_OPTION: str(data_release)}
+    options = detector_options(name, metadata, options, data_release)
     out = Path(out_dir) if out_dir is not None else run_dir / f"detector_{name}"
     result = stream_detector(name, root, out, seed, metadata, options=options, force=force,
                              chunk_entries=chunk_entries)
@@ -98,9 +107,11 @@ __all__ = [
     "CHUNK_ENTRIES",
     "DetectorCardError",
     "DetectorResult",
+    "DetectorStage",
     "available_detectors",
     "chunk_rng",
     "detect_main",
+    "detector_options",
     "detectors_for",
     "iter_event_chunks",
     "load_detector_card",

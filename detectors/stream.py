@@ -1,13 +1,20 @@
-"""The streaming detector stage: a run's events.root in fixed entry ranges, the chain chunk by chunk,
-reco.root extended per chunk, cut flows / plots / tallies summed over the chunks.
+"""The streaming detector stage: events in chunks, the chain chunk by chunk, reco.root extended per chunk,
+cut flows / plots / tallies summed over the chunks in order.
 
-Chunks are the entry ranges [k C, (k + 1) C) of TTree "events" with C = ``chunk_entries``
-(default :data:`CHUNK_ENTRIES`). Chunk k draws its random numbers from its own stream
-:func:`chunk_rng` (seed, k), so the detector output is a deterministic function of (events file,
-seed, chunk size): it does not depend on how many chunks ran before, on threads or on the machine.
-A different chunk size gives statistically equivalent but not identical smearing. Peak memory is set
-by the chunk size: no array spans the file (reco.root is extended per chunk; only per-bin
-histograms, cut-flow sums and module tallies accumulate).
+:class:`DetectorStage` is the one implementation, in two halves: :meth:`DetectorStage.process` runs the chain on
+one chunk and returns its :class:`DetectorChunk` (reco rows and the chunk's sums; pure, so it can run on a worker),
+and :meth:`DetectorStage.add` folds chunks in order into reco.root and the totals; :meth:`DetectorStage.finish`
+calls the finalisers. A run feeds it each generation chunk as it is produced (generator.chunks), on whichever
+process made the chunk; :func:`stream_detector` feeds it the chunks of a finished events file.
+
+Chunks and random numbers: a chunk draws its random numbers from its own stream :func:`chunk_rng` (seed, key), so
+the output is a deterministic function of (events, seed, chunking), independent of threads, processes and machine:
+- a run's generation chunks (key = (channel, chunk), as listed in the run metadata ``chunks`` with the number of
+  events each wrote): a run's in-line detector and ``dsgen detect`` on its events.root (or on the merge of its
+  shards) give the same output;
+- files without that list (or an explicit ``chunk_entries``): the entry ranges [k C, (k + 1) C), key = (k,).
+A different chunking gives statistically equivalent but not identical smearing. Peak memory is set by the chunk
+size: no array spans the file (only per-bin histograms, cut-flow sums and module tallies accumulate).
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
@@ -30,10 +38,11 @@ from generator.io.atomic import atomic_path
 CHUNK_ENTRIES = 25_000
 
 
-def chunk_rng(seed: int, index: int) -> np.random.Generator:
-    """Random-number stream of chunk ``index`` of a detector run with ``seed``: a numpy Generator
-    seeded by SeedSequence(seed, spawn_key=(index,)), independent of every other chunk's stream."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+def chunk_rng(seed: int, *key: int) -> np.random.Generator:
+    """Random-number stream of the chunk ``key`` of a detector run with ``seed``: a numpy Generator seeded by
+    SeedSequence(seed, spawn_key=key), independent of every other chunk's stream. Keys: (channel, chunk) for a
+    run's generation chunks, (k,) for the k-th fixed entry range of a file."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=tuple(int(k) for k in key)))
 
 
 def _events_tree(f, path: Path):
@@ -68,14 +77,45 @@ def read_events(path: str | Path) -> ak.Array:
 def iter_event_chunks(path: str | Path, chunk_entries: int = CHUNK_ENTRIES) -> Iterator[tuple[int, ak.Array]]:
     """Yield (first entry, events) for the entry ranges [k C, (k + 1) C) of TTree "events"
     (C = ``chunk_entries``); a file without entries yields one empty chunk."""
+    for start, _, events in _iter_ranges(path, None, chunk_entries):
+        yield start, events
+
+
+def generation_chunks(metadata: dict) -> list[tuple[int, int, int]] | None:
+    """The run's generation chunks in file order as (channel, chunk, events written), from the metadata ``chunks``
+    list ([channel, chunk, first event, size, events written] per chunk); None when the metadata has no such list
+    (a file from another writer, or from before the list carried the written counts)."""
+    chunks = metadata.get("chunks")
+    if not isinstance(chunks, list) or not chunks or not all(isinstance(c, list) and len(c) >= 5 for c in chunks):
+        return None
+    return [(int(c[0]), int(c[1]), int(c[4])) for c in chunks]
+
+
+def _iter_ranges(path: str | Path, chunks: list[tuple[int, int, int]] | None,
+                 chunk_entries: int) -> Iterator[tuple[int, tuple[int, ...], ak.Array]]:
+    """(first entry, random-stream key, events) of every chunk of the file: the generation ``chunks`` when given
+    (their written counts must add up to the entries), else fixed ranges of ``chunk_entries``."""
     if not (isinstance(chunk_entries, int) and chunk_entries > 0):
         msg = f"chunk_entries = {chunk_entries!r}: must be a positive integer"
         raise DataFileError(msg)
     with _open(path) as f:
         tree = _events_tree(f, Path(path))
         n = tree.num_entries
-        for start in range(0, max(n, 1), chunk_entries):
-            yield start, tree.arrays(library="ak", entry_start=start, entry_stop=min(start + chunk_entries, n))
+        if chunks is not None:
+            total = sum(c[2] for c in chunks)
+            if total != n:
+                msg = (f"{path}: the run metadata lists {len(chunks)} chunks with {total} events, the events tree "
+                       f"has {n} entries; the file does not belong to that metadata")
+                raise DataFileError(msg)
+            start = 0
+            for channel, chunk, count in chunks:
+                yield start, (channel, chunk), tree.arrays(library="ak", entry_start=start, entry_stop=start + count)
+                start += count
+            if not chunks:
+                yield 0, (0,), tree.arrays(library="ak", entry_start=0, entry_stop=0)
+            return
+        for k, start in enumerate(range(0, max(n, 1), chunk_entries)):
+            yield start, (k,), tree.arrays(library="ak", entry_start=start, entry_stop=min(start + chunk_entries, n))
 
 
 def read_event_metadata(path: str | Path) -> dict:
@@ -169,39 +209,120 @@ def merge_extra(total: dict, part: dict) -> None:
 
 
 # =============================================================================== the stage
+@dataclass
+class DetectorChunk:
+    """What one chunk contributes: its reco rows (flat numpy columns; ``event`` counts from 0 within the chunk) and
+    its sums (cut flow, plot histograms, chunk-independent extras, module tallies, weights and counts)."""
+
+    record: dict[str, np.ndarray]
+    cutflow: list[tuple[str, float]]
+    plots: dict[str, PlotSpec]
+    extra: dict
+    sums: dict
+    before: float
+    after: float
+    n_in: int
+    n_selected: int
+
+
+class DetectorStage:
+    """Detector ``name`` over a sequence of chunks (module docstring): ``process`` each chunk (anywhere), ``add``
+    them in order, ``finish``.
+
+    ``metadata``: the run's metadata (experiment, exposure, channels, weight unit, run name); ``seed``: the
+    detector seed; ``options`` override the card's [options]; ``force`` skips the experiment check.
+    """
+
+    def __init__(self, name: str, metadata: dict, seed: int, options: dict | None = None,
+                 force: bool = False) -> None:
+        self.name, self.seed, self.metadata = name, int(seed), dict(metadata)
+        self.card, self.opts, self.note = prepare(name, self.metadata, options, force)
+        self._file = self._tmp = self._atomic = self._writer = None
+        self.reco_path: Path | None = None
+        self.cutflow: list[tuple[str, float]] = []
+        self.plots: dict[str, PlotSpec] = {}
+        self.extra: dict = {"note": self.note} if self.note else {}
+        self.sums: dict = {}
+        self.before = self.after = 0.0
+        self.n_in = self.n_selected = 0
+
+    # ---- one chunk (no state of the stage is changed: runs on any process)
+    def process(self, events: ak.Array, key: tuple[int, ...]) -> DetectorChunk:
+        """Run the chain on one chunk of events (the ntuple layout of :mod:`detectors.truth`) with the random
+        stream :func:`chunk_rng` (seed, *key)."""
+        state = run_chunk(self.card, self.opts, events, self.metadata, chunk_rng(self.seed, *key))
+        rec = chunk_record(state)
+        record = {f: ak.to_numpy(rec[f]) for f in ak.fields(rec)}
+        return DetectorChunk(record=record, cutflow=state.cutflow, plots=state.plots, extra=state.extra,
+                             sums=state.sums, before=float(np.sum(state.weight_in)), after=state.passed(),
+                             n_in=state.n, n_selected=int(np.sum(state.selected)))
+
+    # ---- the ordered sink
+    def open(self, reco_path: str | Path) -> DetectorStage:
+        """Start reco.root at ``reco_path`` (written in place; the caller places it atomically)."""
+        import uproot
+
+        self.reco_path = Path(reco_path)
+        self._file = uproot.recreate(self.reco_path, compression=uproot.LZ4(1))
+        self._writer = RecoTreeWriter(self._file, "reco")
+        return self
+
+    def add(self, chunk: DetectorChunk) -> None:
+        """Fold the next chunk (in file order) into reco.root and the totals."""
+        record = dict(chunk.record)
+        record["event"] = record["event"] + self.n_in  # entry of the event in the events file
+        self._writer.extend(ak.Array(record))
+        self.cutflow = merge_cutflow(self.cutflow, chunk.cutflow)
+        merge_plots(self.plots, chunk.plots)
+        merge_extra(self.extra, chunk.extra)
+        _add_nested(self.sums, chunk.sums)
+        self.before += chunk.before
+        self.after += chunk.after
+        self.n_in += chunk.n_in
+        self.n_selected += chunk.n_selected
+
+    def abort(self) -> None:
+        """Close reco.root without finishing (after an error; the caller discards it)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def finish(self) -> DetectorResult:
+        """Close reco.root, call the finalisers on the summed tallies and return the DetectorResult (reco None: the
+        record is in reco.root)."""
+        if self._writer is not None and self._writer.tree is None:
+            self._writer.extend(ak.Array({"event": np.zeros(0, dtype=np.int64)}))
+        self.abort()
+        finalize_chain(self.card, self.opts, self.sums, self.plots, self.extra)
+        result = make_result(self.card, self.opts, self.metadata, reco=None, cutflow=self.cutflow,
+                             before=self.before, after=self.after, plots=self.plots, extra=self.extra,
+                             n_in=self.n_in, n_selected=self.n_selected)
+        if self.reco_path is not None:
+            result.files["reco"] = str(self.reco_path)
+        return result
+
+
 def stream_detector(name: str, root: str | Path, out_dir: str | Path, seed: int, metadata: dict,
                     options: dict | None = None, force: bool = False,
-                    chunk_entries: int = CHUNK_ENTRIES) -> DetectorResult:
-    """Run detector ``name`` over the events file ``root`` chunk by chunk (see the module docstring)
-    and write reco.root into ``out_dir`` as it goes; returns the merged DetectorResult (reco None).
-    The other outputs are written by :func:`write_detector_outputs`."""
-    card, opts, note = prepare(name, metadata, options, force)
-    cutflow: list[tuple[str, float]] = []
-    plots: dict[str, PlotSpec] = {}
-    extra: dict = {"note": note} if note else {}
-    sums: dict = {}
-    before = after = 0.0
-    n_in = n_sel = 0
+                    chunk_entries: int | None = None) -> DetectorResult:
+    """Run detector ``name`` over the events file ``root`` chunk by chunk (see the module docstring: the run's
+    generation chunks when ``metadata`` lists them and ``chunk_entries`` is None, else fixed ranges of
+    ``chunk_entries`` (default :data:`CHUNK_ENTRIES`) entries) and write reco.root into ``out_dir`` as it goes;
+    returns the merged DetectorResult (reco None). The other outputs are written by :func:`write_detector_outputs`."""
+    chunks = generation_chunks(metadata) if chunk_entries is None else None
+    stage = DetectorStage(name, metadata, seed, options, force)
     reco_path = Path(out_dir) / "reco.root"
-    import uproot
-
-    with atomic_path(reco_path) as tmp, uproot.recreate(tmp) as f:
-        writer = RecoTreeWriter(f, "reco")
-        for index, (start, events) in enumerate(iter_event_chunks(root, chunk_entries)):
-            state = run_chunk(card, opts, events, metadata, chunk_rng(seed, index), first_event=start)
-            writer.extend(chunk_record(state))
-            cutflow = merge_cutflow(cutflow, state.cutflow)
-            merge_plots(plots, state.plots)
-            merge_extra(extra, state.extra)
-            _add_nested(sums, state.sums)
-            before += float(np.sum(state.weight_in))
-            after += state.passed()
-            n_in += state.n
-            n_sel += int(np.sum(state.selected))
-    finalize_chain(card, opts, sums, plots, extra)
-    result = make_result(card, opts, metadata, reco=None, cutflow=cutflow, before=before, after=after, plots=plots,
-                         extra=extra, n_in=n_in, n_selected=n_sel)
-    result.extra.setdefault("chunk_entries", chunk_entries)
+    with atomic_path(reco_path) as tmp:
+        stage.open(tmp)
+        try:
+            for _, key, events in _iter_ranges(root, chunks, chunk_entries or CHUNK_ENTRIES):
+                stage.add(stage.process(events, key))
+        except BaseException:
+            stage.abort()
+            raise
+        result = stage.finish()
+    result.extra.setdefault("chunk_entries", "generation chunks" if chunks is not None else
+                            chunk_entries or CHUNK_ENTRIES)
     result.files["reco"] = str(reco_path)
     return result
 

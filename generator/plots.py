@@ -253,8 +253,9 @@ class ControlPlots:
         return cls.from_dict({"meta": meta, "hists": hists})
 
     def render(self, stage: str | os.PathLike | Callable[[str], Path] | None = None, *, prefix: str = "control_",
-               dpi: int = 100) -> list[Path]:
-        """Write one PNG per histogram; ``stage(file name) -> path`` (or a directory, written atomically).
+               dpi: int = 100, names: Sequence[str] | None = None) -> list[Path]:
+        """Write one PNG per histogram (``names``: only those histograms); ``stage(file name) -> path`` (or a
+        directory, written atomically).
 
         Files ``<prefix><name>.png``; units GeV, deg, cm; y axis: expected entries (HNLs, e+e- pairs or HNL
         decays) per bin in the run's weight unit. Returns the paths written.
@@ -267,6 +268,8 @@ class ControlPlots:
         paths = []
         with matplotlib.style.context(mplhep.style.ROOT):
             for name, h in self.hists.items():
+                if names is not None and name not in names:
+                    continue
                 what = ENTRY[name]
                 ylabel = f"expected {what} / bin" if unit == "events" else f"{what}: weight [{unit}] / bin"
                 fig = Figure(figsize=(10, 8), layout="constrained")

@@ -28,10 +28,12 @@ import numpy as np
 
 from generator import __version__
 from generator.channel import ChannelSpec
+from generator.chunks import RunSink, make_context, make_decay, process_chunk
+from generator.engine import shard_range
 from generator.errors import CardError
 from generator.io.formats import get_output_format
 from generator.io.rundir import RunDirectory
-from generator.pipeline import DECAY_PRESCAN_STREAM, RunPlan, iterate_chunks, plan_run
+from generator.pipeline import RunPlan, iterate_chunks, plan_run
 from generator.processes.registry import production
 
 #: Approximate size of one event (bytes) in each output, measured on the shipped MiniBooNE card (`make bench`);
@@ -230,16 +232,16 @@ def run_header(card, model, plan: RunPlan, argv: list[str] | None = None) -> dic
     }
 
 
-def _finish_summary(header: dict, plan: RunPlan, shard: int, n_shards: int, tasks) -> dict:
-    """The header plus what this shard's chunks produced (sums that add across shards)."""
+def _finish_summary(header: dict, plan: RunPlan, shard: int, n_shards: int, chunks: list[list[int]]) -> dict:
+    """The header plus what this shard's chunks produced (sums that add across shards); ``chunks``: [channel, chunk,
+    first event, size, events written] of each of its chunks, in run order."""
     summary = json.loads(json.dumps(header, default=_json_default))
     for c, ch in zip(summary["channels"], plan.channels, strict=True):
         c["sampled"] = ch.stats.as_dict()
         c["expected_events_after_decays"] = ch.sum_w_after_decays
         c["n_events_written"] = ch.n_written
     _derived(summary)
-    summary.update(shard=shard, n_shards=n_shards,
-                   chunks=[[t.channel, t.chunk, t.first, t.size] for t in tasks])
+    summary.update(shard=shard, n_shards=n_shards, chunks=chunks)
     return summary
 
 
@@ -258,25 +260,6 @@ def _derived(summary: dict) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ one process
-def _decayer(card, model):
-    if not card.decay.enabled:
-        return None
-    from generator.decay import DecayPlan, decay_blocks
-
-    dplan = DecayPlan(model, card.decay, prescan_seed=[card.run.seed, DECAY_PRESCAN_STREAM])
-
-    def decay(block, rng):
-        return decay_blocks([block], model, card.decay, rng, plan=dplan)
-
-    return decay
-
-
-def _open_writers(card, rd: RunDirectory, header: dict) -> dict:
-    from generator.io.formats import open_writers
-
-    return open_writers(rd.stage, header, card.output)
-
-
 def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, overwrite: bool = False,
              workers: int | None = None, scheduler: str | None = None, argv: list[str] | None = None) -> RunResult:
     """Generate, decay and write a card's events; returns the RunResult.
@@ -303,8 +286,10 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, ove
         plan = _plan(card, specs)
         header = run_header(card, model, plan, argv)
         tasks = plan.shard_tasks(rc.shard, rc.n_shards)
-        blocks = [b for o in iterate_chunks(plan, tasks, _decayer(card, model)) for b in o.blocks]
-        summary = _finish_summary(header, plan, rc.shard, rc.n_shards, tasks)
+        outs = list(iterate_chunks(plan, tasks, make_decay(card, model)))
+        blocks = [b for o in outs for b in o.blocks]
+        chunks = [[o.task.channel, o.task.chunk, o.task.first, o.task.size, o.n_events] for o in outs]
+        summary = _finish_summary(header, plan, rc.shard, rc.n_shards, chunks)
         summary["timing_s"] = {"total": time.perf_counter() - t0}
         return RunResult(card=card, out_dir=out, summary=summary, blocks=blocks, plan=plan)
     n_est = rc.events * (len(specs) if rc.allocation == "per_channel" else 1)
@@ -324,34 +309,38 @@ def _plan(card, specs, integrations=None) -> RunPlan:
     return plan
 
 
-def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float, detector: bool = True,
-              integrations=None) -> RunResult:
-    """Plan, produce, decay and write (staged) into ``rd``; then detector, summary and commit. ``detector=False``
-    (a shard of a parallel run): no detector and no PNGs, only the plots' histograms for the merge."""
+def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float) -> RunResult:
+    """Plan, then process and sink every chunk of this shard in order (generator.chunks) into ``rd`` (staged): events
+    files, control plots and, for an unsharded run with a [detector], the detector stage; then summary and commit.
+    A shard of a run (n_shards > 1) writes the plots' histograms and no PNGs and has no detector stage: the merge of
+    the shards does both."""
     rc = card.run
-    plan = _plan(card, specs, integrations)
+    plan = _plan(card, specs)
     t_plan = time.perf_counter() - t0
     header = run_header(card, model, plan, argv)
-    tasks = plan.shard_tasks(rc.shard, rc.n_shards)
-    writers = _open_writers(card, rd, header)
-    plots = _plots(card, header) if card.output.plots else None
-    bar = _progress(card, sum(t.size for t in tasks), f"events {card.name}")
-    for chunk in iterate_chunks(plan, tasks, _decayer(card, model)):
-        for _, w in writers.values():
-            w.write(chunk.blocks)
-        if plots is not None:
-            plots.fill(chunk.blocks)
-        bar.update(chunk.task.size)
-    bar.close()
-    t_events = time.perf_counter() - t0 - t_plan
-    summary = _finish_summary(header, plan, rc.shard, rc.n_shards, tasks)
-    files = {}
-    for name, (_, w) in writers.items():
-        w.close(summary)
-        files[name] = str(rd.path / get_output_format(name).file_name(card.output))
-    if plots is not None:
-        files["plots"] = _save_plots(plots, rd, render=detector)
-    result = _conclude(card, rd, summary, files, detector, t0, {"plan": t_plan, "events": t_events})
+    indices = list(shard_range(len(plan.tasks), rc.shard, rc.n_shards))
+    whole = rc.n_shards == 1
+    ctx = make_context(card, model, plan, header, detector=whole)
+    sink = RunSink(card, plan, header, rd, detector=ctx.detector)
+    try:
+        bar = _progress(card, sum(plan.tasks[i].size for i in indices), f"events {card.name}")
+        for i in indices:
+            sink.add(process_chunk(ctx, i))
+            bar.update(plan.tasks[i].size)
+        bar.close()
+        t_events = time.perf_counter() - t0 - t_plan
+        summary = _finish_summary(header, plan, rc.shard, rc.n_shards, sink.chunk_list(indices))
+        files = sink.close(summary)
+        det = sink.finish_detector()
+    except BaseException:
+        sink.abort()
+        raise
+    if det is not None:
+        summary["detector"] = det
+        files["detector"] = str(rd.path)
+    if sink.plots is not None:
+        files["plots"] = _save_plots(sink.plots, rd, render=whole)
+    result = _conclude(card, rd, summary, files, False, t0, {"plan": t_plan, "events": t_events})
     result.plan = plan
     return result
 
@@ -396,12 +385,6 @@ def _detect(card, rd: RunDirectory, files: dict) -> dict:
         moved.append(str(rd.path / rel))
     det["files"] = moved
     return det
-
-
-def _plots(card, header: dict):
-    from generator.plots import ControlPlots
-
-    return ControlPlots(header)
 
 
 def _plot_names(plots) -> list[str]:

@@ -1,20 +1,22 @@
-"""Shards of a run: merging their files into the run they are part of, and running them on a Dask cluster.
+"""Shards of a run and parallel runs: merging shards' files into the run they are part of, and running a card's
+chunks on a Dask cluster.
 
 A shard (generator.run with ``[run] shard / n_shards``) holds a contiguous range of the run's ordered chunk list, and
 its summary.json the sums that add across shards. :func:`merge_runs` checks that a set of shards is one complete run
 (same card, seed, n_events, version; every chunk exactly once), streams their events files into one (in shard order,
 which is the unsharded order), adds the control histograms, recomputes every summary field and applies the detector.
-:func:`run_parallel` runs the shards of a card as Dask tasks (generator.parallel) and merges them; the result equals
-the serial run event for event, whatever the number of workers.
+:func:`run_parallel` processes the chunks of a card as Dask tasks (generator.parallel) and sinks them in run order
+as they come (generator.chunks); the result equals the serial run (events, detector output, histograms, summary
+sums), whatever the number of workers.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import CardError, RunDirectoryError
@@ -29,17 +31,14 @@ from generator.run import (
     _plan,
     _plot_names,
     _progress,
-    _run_into,
     _save_plots,
     build_channels,
     estimate_bytes,
     output_dir,
 )
 
-#: Shards per worker when a run is spread over a Dask cluster (several per worker balance the load).
-SHARDS_PER_WORKER = 2
-#: Hidden folder of a parallel run's shards inside its run directory (removed after the merge).
-SHARDS_DIR = ".shards"
+#: Hidden folder of a parallel run's spooled chunk results inside its run directory (removed at the end).
+SPOOL_DIR = ".spool"
 
 
 def _read_summary(d: Path) -> dict:
@@ -122,8 +121,10 @@ def _dir_bytes(d: Path) -> int:
 
 
 def _render_staged(plots, paths: dict) -> None:
-    """Render the control plots into the given staged paths (a Dask task: the PNGs of a parallel run)."""
-    plots.render(lambda name: Path(paths[name]))
+    """Render the control plots whose PNGs are named in ``paths`` into those staged paths (a Dask task)."""
+    prefix = "control_"
+    names = [n[len(prefix):-len(".png")] for n in paths]
+    plots.render(lambda name: Path(paths[name]), prefix=prefix, names=names)
 
 
 def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict, client=None) -> tuple[dict, list]:
@@ -163,72 +164,150 @@ def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict, client
 
 
 # ------------------------------------------------------------------------------------------------ parallel
-def _run_shard(card, shard: int, n_shards: int, base: str, argv, integrations) -> str:
-    """One shard of a parallel run (a Dask task): the shard's events files, plot state and summary; no detector.
-    ``integrations``: the run's seed-only integrations, done once by the parent."""
-    from generator.model.model import Model
+@dataclass(frozen=True)
+class ChunkJob:
+    """What a worker needs to process any chunk of a parallel run (sent once to every worker): the card, the seed-only
+    integrations and the header made by the run's process, and a token naming the run."""
 
-    c = dataclasses.replace(card, run=dataclasses.replace(card.run, shard=shard, n_shards=n_shards, progress=False))
-    model = Model(c.parameters())
-    specs = build_channels(c, model)
-    d = Path(base) / f"shard_{shard}_of_{n_shards}"
-    with RunDirectory(d, overwrite=True, label=f"shard {shard} of {n_shards}") as rd:
-        _run_into(c, model, specs, rd, argv, time.perf_counter(), detector=False, integrations=integrations)
-    return str(d)
+    card: object
+    integrations: list
+    header: dict
+    token: str
+
+    def context(self):
+        """The run's chunk context (generator.chunks.RunContext), rebuilt on the worker from the card."""
+        from generator.chunks import make_context
+        from generator.model.model import Model
+
+        model = Model(self.card.parameters())
+        plan = _plan(self.card, build_channels(self.card, model), self.integrations)
+        return make_context(self.card, model, plan, self.header)
+
+
+#: chunk contexts built on this process (a Dask worker), by run token: built once per run, not per chunk.
+_CONTEXTS: dict = {}
+
+
+def _process_remote(job: ChunkJob, index: int, spool: str) -> str:
+    """Process chunk ``index`` of ``job`` (a Dask task) and spool its result; returns the result's path."""
+    from generator.chunks import process_chunk, spool_result
+
+    ctx = _CONTEXTS.get(job.token)
+    if ctx is None:
+        _CONTEXTS.clear()
+        ctx = _CONTEXTS[job.token] = job.context()
+    return str(spool_result(process_chunk(ctx, index, Path(spool)), Path(spool)))
+
+
+def _warm() -> None:
+    """Import the modules a chunk needs (on every worker, while the run's process integrates)."""
+    import importlib
+
+    for name in ("detectors", "generator.chunks", "generator.io.hepmc", "generator.io.root", "generator.plots",
+                 "generator.decay", "generator.model.model"):
+        importlib.import_module(name)
+
+
+def _start_cluster(stack, workers: int | None, scheduler: str | None):
+    """Start (or connect to) the cluster, closed with ``stack``, and warm its workers; returns the client."""
+    from generator.parallel import dask_client
+
+    client = stack.enter_context(dask_client(workers=None if scheduler else workers, scheduler=scheduler))
+    client.run(_warm)
+    return client
+
+
+def _check_parallel_formats(card) -> None:
+    from generator.io.formats import requested_formats
+
+    for fmt in requested_formats(card.output):
+        if not fmt.encoder:
+            msg = (f"{card.output.formats}: format {fmt.name!r} registers no encoder, so a parallel run cannot write "
+                   "it; run without --workers/--scheduler or leave it out")
+            raise CardError("output.formats", msg)
 
 
 def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None = None,
-                 scheduler: str | None = None, n_shards: int | None = None, overwrite: bool = False,
+                 scheduler: str | None = None, overwrite: bool = False,
                  argv: list[str] | None = None) -> RunResult:
-    """Run the card's shards on a Dask cluster (``workers`` local processes or the scheduler at ``scheduler``) and
-    merge them into <out_dir>/<run name>/; the result equals the serial run event for event.
+    """Process the card's chunks on a Dask cluster (``workers`` local processes or the scheduler at ``scheduler``)
+    and sink them in run order into <out_dir>/<run name>/ (generator.chunks); the result equals the serial run.
 
-    The shards go to a hidden folder of the run directory (which must be on a file system the workers share) and are
-    removed after the merge. One progress bar counts the finished shards.
+    The run's process integrates (while the local cluster starts), sends the integrations to the workers once, and
+    submits one task per chunk in run order; each worker spools its chunk results to a hidden folder of the run
+    directory (which must be on a file system the workers share), and this process appends them to the run's files
+    as they come, so that little is left to do when the last chunk is done. One progress bar counts the events.
     """
-    from distributed import as_completed
+    import uuid
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import ExitStack
 
-    from generator.parallel import dask_client
+    from generator.chunks import RunSink, load_spooled, make_detector
+    from generator.run import _finish_summary, run_header
 
     if card.run.n_shards > 1:
-        msg = f"= {card.run.n_shards}: a parallel run makes its own shards; leave [run] n_shards at 1"
+        msg = f"= {card.run.n_shards}: a parallel run makes its own chunks; leave [run] n_shards at 1"
         raise CardError("run.n_shards", msg)
+    _check_parallel_formats(card)
     t0 = time.perf_counter()
     out = output_dir(card, out_dir)
-    n_est = card.run.events
-    with RunDirectory(out, overwrite=overwrite, needed_bytes=2 * estimate_bytes(card, n_est),
-                      label=f"run {card.name}, seed {card.run.seed}, parallel") as rd:
-        base = rd.path / SHARDS_DIR
+    with RunDirectory(out, overwrite=overwrite, needed_bytes=2 * estimate_bytes(card, card.run.events),
+                      label=f"run {card.name}, seed {card.run.seed}, parallel") as rd, \
+            ExitStack() as stack, ThreadPoolExecutor(1) as pool:
+        spool = rd.path / SPOOL_DIR
+        spool.mkdir(exist_ok=True)
+        stack.callback(shutil.rmtree, spool, ignore_errors=True)
+        # the cluster starts (and its workers import) while this process integrates
+        starting = pool.submit(_start_cluster, stack, workers, scheduler)
         from generator.model.model import Model
 
         model = Model(card.parameters())
-        integrations = [ch.integration for ch in _plan(card, build_channels(card, model)).channels]
+        plan = _plan(card, build_channels(card, model))
+        header = run_header(card, model, plan, argv or sys.argv)
+        t_plan = time.perf_counter() - t0
+        client = starting.result()
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+        job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, uuid.uuid4().hex),
+                             broadcast=True)
+        futures = [client.submit(_process_remote, job, i, str(spool), priority=-i, pure=False)
+                   for i in range(len(plan.tasks))]
+        sink = RunSink(card, plan, header, rd, encoded=True, detector=make_detector(card, header))
         try:
-            with dask_client(workers=None if scheduler else workers, scheduler=scheduler) as client:
-                n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-                k_shards = n_shards or SHARDS_PER_WORKER * n_workers
-                bar = _progress(card, k_shards, f"shards {card.name}")
-                shared = client.scatter(integrations, broadcast=True)
-                futures = [client.submit(_run_shard, card, k, k_shards, str(base), argv or sys.argv, shared,
-                                         pure=False) for k in range(k_shards)]
-                dirs = []
-                for fut in as_completed(futures):
-                    dirs.append(Path(fut.result()))
-                    bar.update(1)
-                bar.close()
-                t_shards = time.perf_counter() - t0
-                dirs = sorted(dirs, key=lambda d: int(d.name.split("_")[1]))
-                summaries = [_read_summary(d) for d in dirs]
-                check_shards(summaries, dirs)
-                summary = merged_summary(summaries)
-                summary["parallel"] = {"shards": k_shards, "workers": n_workers, "scheduler": scheduler}
-                # the cluster merges the other formats and draws the plots while this process merges events.root
-                # and runs the detector on it
-                files, pending = _merge_files(card, dirs, rd, summary, client)
-                return _conclude(card, rd, summary, files, True, t0, {"shards": t_shards},
-                                 wait=lambda: client.gather(pending))
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
+            bar = _progress(card, sum(t.size for t in plan.tasks), f"events {card.name}")
+            for i, fut in enumerate(futures):
+                result = load_spooled(Path(fut.result()))
+                fut.release()
+                sink.add(result)
+                for payload in result.encoded.values():
+                    if isinstance(payload, Path) and payload.parent == spool:
+                        payload.unlink(missing_ok=True)
+                bar.update(plan.tasks[i].size)
+            bar.close()
+            t_events = time.perf_counter() - t0 - t_plan
+            summary = _finish_summary(header, plan, 0, 1, sink.chunk_list(range(len(plan.tasks))))
+            summary["parallel"] = {"workers": n_workers, "scheduler": scheduler, "chunks": len(plan.tasks)}
+            files = sink.close(summary)
+            pending = []
+            if sink.plots is not None:
+                # the PNGs are drawn on the cluster while this process finishes the detector
+                files["plots"] = _save_plots(sink.plots, rd, render=False)
+                names = _plot_names(sink.plots)
+                paths = {n: str(rd.stage(n)) for n in names}
+                groups = [names[k::n_workers] for k in range(n_workers)]
+                pending = [client.submit(_render_staged, sink.plots, {n: paths[n] for n in g}, pure=False)
+                           for g in groups if g]
+                files["plots"] += [str(rd.path / n) for n in names]
+            det = sink.finish_detector()
+        except BaseException:
+            sink.abort()
+            raise
+        if det is not None:
+            summary["detector"] = det
+            files["detector"] = str(rd.path)
+        result = _conclude(card, rd, summary, files, False, t0, {"plan": t_plan, "events": t_events},
+                           wait=lambda: client.gather(pending))
+        result.plan = plan
+        return result
 
 
-__all__ = ["SHARDS_DIR", "SHARDS_PER_WORKER", "check_shards", "merge_runs", "merged_summary", "run_parallel"]
+__all__ = ["SPOOL_DIR", "ChunkJob", "check_shards", "merge_runs", "merged_summary", "run_parallel"]

@@ -11,6 +11,13 @@ Streaming writer protocol (peak memory set by the chunk, never by the number of 
     writer.write(blocks)                       # one chunk: list[EventBlock] (GeV, cm, ns), in run order; may be empty
     writer.close(run_info)                     # the final run_info (n_events, after-decay sums): finish the file
 
+A parallel run (generator.shards.run_parallel) splits the writing in two: workers encode each chunk
+(``fmt.encode(blocks, run_info, output, spool_path) -> payload``, the registered ``encoder``; it may write
+``spool_path``), and the run's process appends the payloads in run order to one sink
+(``fmt.open_appender(path, run_info, output)``: the registered ``appender`` class, default the writer class, with
+``write_encoded(payload)`` and ``close(run_info)``). The file must equal the one the streaming writer makes. A format
+without an encoder is written by serial runs only.
+
 The writer class is given as ``"module:Class"`` and imported only when a run asks for it, so validating a
 card never imports pyhepmc or uproot; it is constructed as ``Class(path, run_info, **options(output))``.
 It writes ``path`` in place (the caller places it atomically: the run directory renames staged files, and
@@ -52,6 +59,8 @@ class OutputFormat:
     description: str
     options: Callable[[object], dict] = field(default=_no_options)
     merger: str = ""
+    encoder: str = ""
+    appender: str = ""
 
     def load_writer(self) -> Callable:
         """Import and return the writer class (raises OutputError naming the format if it cannot)."""
@@ -70,9 +79,30 @@ class OutputFormat:
         module_name, _, attr = self.merger.partition(":")
         getattr(importlib.import_module(module_name), attr)(self, shard_paths, Path(out_path), run_info, output)
 
+    def encode(self, blocks: Sequence, run_info: Mapping, output, spool: Path):
+        """Encode one chunk for :meth:`open_appender` (on any process; may write ``spool``)."""
+        if not self.encoder:
+            msg = f"output format {self.name!r} registers no encoder; it is written by serial runs only"
+            raise OutputError(msg)
+        return _load(self.encoder, self.name)(self, blocks, run_info, output, Path(spool))
+
+    def open_appender(self, path: str | Path, run_info: Mapping, output):
+        """The sink of encoded chunks on ``path`` (see module docstring)."""
+        cls = _load(self.appender, self.name) if self.appender else self.load_writer()
+        return cls(Path(path), run_info, **self.options(output))
+
     def open(self, path: str | Path, run_info: Mapping, output):
         """A streaming writer of this format on ``path`` (see module docstring); ``output``: the [output] section."""
         return self.load_writer()(Path(path), run_info, **self.options(output))
+
+
+def _load(ref: str, name: str):
+    module_name, _, attr = ref.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        msg = f"output format {name!r}: {ref!r} cannot be imported: {exc}"
+        raise OutputError(msg) from exc
 
 
 #: registered formats in registration order (the order in which a run writes them).
@@ -164,6 +194,8 @@ register_output_format(OutputFormat(
     options=lambda output: {"gzip": output.gzip},
     description="HepMC3",
     merger="generator.io.merge:merge_hepmc_files",
+    encoder="generator.io.hepmc:encode_hepmc_chunk",
+    appender="generator.io.merge:HepMCAppender",
 ))
 register_output_format(OutputFormat(
     name="root",
@@ -171,6 +203,7 @@ register_output_format(OutputFormat(
     file_name=lambda output: "events.root",
     description="ROOT TTree",
     merger="generator.io.merge:merge_root_files",
+    encoder="generator.io.root:encode_root_chunk",
 ))
 register_output_format(OutputFormat(
     name="rntuple",
@@ -180,6 +213,7 @@ register_output_format(OutputFormat(
     options=lambda output: {"rntuple": True},
     description="ROOT RNTuple",
     merger="generator.io.merge:merge_root_files",
+    encoder="generator.io.root:encode_root_chunk",
 ))
 
 __all__ = ["OUTPUT_FORMATS", "OutputFormat", "get_output_format", "open_writers", "register_output_format",

@@ -388,6 +388,19 @@ class HepMCWriter:
     abort = close
 
 
+def encode_hepmc_chunk(fmt, blocks: Sequence[EventBlock], run_info: Mapping, output, spool: Path) -> Path:
+    """Registry encoder of HepMC3 (generator.io.formats): the chunk written by :class:`HepMCWriter` from the run
+    header into the plain file ``spool`` (header, the chunk's events, footer); returns its path.
+    :class:`generator.io.merge.HepMCAppender` copies the event records into the run's file, which then equals the
+    one a single HepMCWriter writes (event records are self-contained)."""
+    w = HepMCWriter(spool, run_info)
+    try:
+        w.write(blocks)
+    finally:
+        w.close()
+    return Path(spool)
+
+
 def write_hepmc(path: str | os.PathLike, blocks: Sequence[EventBlock], run_info: Mapping,
                 gzip: bool = False, *, compresslevel: int = 1, precision: int = 16) -> Path:
     """Write a run to a HepMC3 ASCII file, atomically, through :class:`HepMCWriter` (one chunk).

@@ -163,6 +163,38 @@ def _copy_events_plain(path: Path, out) -> None:
         raw.flush()
 
 
+class HepMCAppender:
+    """Streaming HepMC3 writer fed with encoded chunks (:func:`generator.io.hepmc.encode_hepmc_chunk` files, made on
+    any process): the header of ``run_info``, then each chunk's event records as they come (block copies, no parsing),
+    then the footer. The file equals the one :class:`generator.io.hepmc.HepMCWriter` writes from the same events.
+    ``gzip``: compress (level 1, as HepMCWriter)."""
+
+    def __init__(self, path: str | os.PathLike, run_info, gzip: bool = False) -> None:
+        self.path = Path(path)
+        self._out = _open_text(self.path, "w", gzip)
+        try:
+            self._out.write(hepmc_header(run_info))
+        except BaseException:
+            self._out.close()
+            raise
+
+    def write_encoded(self, chunk_file: str | os.PathLike) -> None:
+        """Append the event records of one encoded chunk file."""
+        _copy_events(Path(chunk_file), self._out)
+
+    def close(self, run_info=None) -> Path:
+        """Write the footer and close the file."""
+        try:
+            self._out.write(HEPMC_END + "\n\n")
+        finally:
+            self._out.close()
+        return self.path
+
+    def abort(self) -> None:
+        """Close without the footer (after an error; the caller discards the file)."""
+        self._out.close()
+
+
 def merge_plots(shard_files: Sequence[str | os.PathLike]):
     """The control-plot histograms of every shard (``ControlPlots.save`` files), added in order."""
     from generator.plots import ControlPlots
@@ -193,5 +225,5 @@ def merge_hepmc_files(fmt, shard_paths, out_path: Path, run_info, output) -> Non
     merge_hepmc(shard_paths, out_path, run_info, gzip=bool(fmt.options(output).get("gzip", False)))
 
 
-__all__ = ["HEPMC_END", "HEPMC_START", "hepmc_header", "merge_hepmc", "merge_hepmc_files", "merge_plots",
-           "merge_root", "merge_root_files"]
+__all__ = ["HEPMC_END", "HEPMC_START", "HepMCAppender", "hepmc_header", "merge_hepmc", "merge_hepmc_files",
+           "merge_plots", "merge_root", "merge_root_files"]

@@ -43,6 +43,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import awkward as ak
@@ -341,6 +342,21 @@ class RootWriter:
         for cols_chunk in _event_chunks(blocks, index, self.extra, self.chunk_size, first):
             self._extend(self._events, cols_chunk)
 
+    def write_encoded(self, encoded: EncodedChunk) -> None:
+        """Append a chunk encoded by :func:`encode_chunk` (on any process) from the same run header; the file equals
+        the one :meth:`write` makes from the chunk's blocks."""
+        self.tally.n_events += encoded.n_events
+        for sw in encoded.block_weight_sums:  # block by block, in the order write() adds them
+            self.tally.sum_weights += sw
+        self.tally.units.update(encoded.units)
+        self.tally.pdgs.update(encoded.pdgs)
+        if not encoded.columns:
+            return
+        if self._events is None:
+            self._make_events()
+        for cols in encoded.columns:
+            self._extend(self._events, cols)
+
     def write_arrays(self, events: ak.Array) -> None:
         """Append events already in the file layout (an awkward array of the events-tree fields, as read from
         another file of this writer, e.g. a shard); used by :func:`generator.io.merge.merge_root`.
@@ -394,6 +410,47 @@ class RootWriter:
     def abort(self) -> None:
         """Close the file without finishing it (after an error; the caller discards the file)."""
         self._file.close()
+
+
+@dataclass
+class EncodedChunk:
+    """One chunk of events in the layout of TTree "events" (column dicts of at most ``chunk_size`` events) and what
+    the writer's tally adds for it; made by :func:`encode_chunk`, written by :meth:`RootWriter.write_encoded`."""
+
+    columns: list[dict]
+    n_events: int
+    block_weight_sums: list[float]
+    units: set[str]
+    pdgs: set[int]
+
+
+def encode_chunk(blocks: Sequence[EventBlock], run_info: Mapping, first: int = 0,
+                 chunk_size: int = 50_000) -> EncodedChunk:
+    """Encode one chunk of a run for :meth:`RootWriter.write_encoded` (``run_info``: the run header, with its
+    ``channels`` and ``info_columns``; ``first``: number of events written before, the ``event_id`` of events that
+    carry none). Same checks and columns as :meth:`RootWriter.write`."""
+    blocks = [b for b in blocks if b.n_events]
+    for b in blocks:
+        check_topology(b)
+    tally = RunTally(run_info).add(blocks)
+    sums = [float(np.sum(b.weight)) for b in blocks]
+    extra = run_info.get("info_columns")
+    extra = info_columns(blocks) if extra is None else [str(c) for c in extra]
+    new = [c for c in info_columns(blocks) if c not in extra]
+    if new:
+        msg = (f"info columns {new} are not among the events-tree columns {extra} of the run header; declare them in "
+               "run_info['info_columns']")
+        raise OutputError(msg)
+    index = {n: i for i, n in enumerate(tally.names)}
+    cols = list(_event_chunks(blocks, index, extra, chunk_size, first)) if blocks else []
+    return EncodedChunk(columns=cols, n_events=tally.n_events, block_weight_sums=sums, units=tally.units,
+                        pdgs=tally.pdgs)
+
+
+def encode_root_chunk(fmt, blocks: Sequence[EventBlock], run_info: Mapping, output, spool: Path) -> EncodedChunk:
+    """Registry encoder of the ROOT formats (generator.io.formats): :func:`encode_chunk`, in memory (no spool
+    file)."""
+    return encode_chunk(blocks, run_info)
 
 
 def write_root(path: str | os.PathLike, blocks: Sequence[EventBlock], run_info: Mapping,
