@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,23 +63,34 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", default="100000,1000000")
     ap.add_argument("--workers", default="1,2")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="rounds; each round runs every worker count in turn, so a slow spell of a shared machine "
+                         "hits serial and parallel alike (the speed-up is the median over rounds)")
     ap.add_argument("--card", default="miniboone_bp_b")
     ap.add_argument("extra", nargs="*", help="further dsgen run options")
     args = ap.parse_args(argv)
     rows = []
-    print(f"{'events':>9} {'workers':>8} {'wall [s]':>9} {'events/s':>10} {'peak [MB]':>10} {'output [MB]':>12}")
+    print(f"{'events':>9} {'workers':>8} {'round':>6} {'wall [s]':>9} {'events/s':>10} {'peak [MB]':>10} "
+          f"{'output [MB]':>12}")
     for n in (int(float(x)) for x in args.events.split(",")):
-        for w in (int(x) for x in args.workers.split(",")):
-            r = run_once(args.card, n, w, args.extra)
-            rows.append(r)
-            print(f"{r['events']:>9} {r['workers']:>8} {r['wall_s']:>9.1f} {r['events_per_s']:>10.0f} "
-                  f"{r['peak_MB']:>10.0f} {r['output_MB']:>12.0f}", flush=True)
-    for n in {r["events"] for r in rows}:
-        times = {r["workers"]: r["wall_s"] for r in rows if r["events"] == n}
-        if 1 in times:
-            for w, t in sorted(times.items()):
-                if w > 1:
-                    print(f"speed-up at {n} events with {w} workers: {times[1] / t:.2f}x")
+        for rnd in range(args.repeat):
+            for w in (int(x) for x in args.workers.split(",")):
+                r = run_once(args.card, n, w, args.extra)
+                r["round"] = rnd
+                rows.append(r)
+                print(f"{r['events']:>9} {r['workers']:>8} {rnd:>6} {r['wall_s']:>9.1f} {r['events_per_s']:>10.0f} "
+                      f"{r['peak_MB']:>10.0f} {r['output_MB']:>12.0f}", flush=True)
+    for n in sorted({r["events"] for r in rows}):
+        for w in sorted({r["workers"] for r in rows if r["workers"] > 1}):
+            ratios = []
+            for rnd in range(args.repeat):
+                t = {r["workers"]: r["wall_s"] for r in rows if r["events"] == n and r["round"] == rnd}
+                if 1 in t and w in t:
+                    ratios.append(t[1] / t[w])
+            if ratios:
+                ratios.sort()
+                print(f"speed-up at {n} events with {w} workers: median {statistics.median(ratios):.2f}x "
+                      f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
     return 0
 
 

@@ -175,17 +175,26 @@ class ChunkJob:
     token: str
 
     def context(self):
-        """The run's chunk context (generator.chunks.RunContext), rebuilt on the worker from the card."""
+        """The run's chunk context (generator.chunks.RunContext), rebuilt on the worker from the card (with the model
+        and channels :func:`_warm` built, when it ran here)."""
         from generator.chunks import make_context
-        from generator.model.model import Model
 
-        model = Model(self.card.parameters())
-        plan = _plan(self.card, build_channels(self.card, model), self.integrations)
+        model, specs = _MODELS.pop(self.token, None) or _model_and_channels(self.card)
+        plan = _plan(self.card, specs, self.integrations)
         return make_context(self.card, model, plan, self.header)
 
 
 #: chunk contexts built on this process (a Dask worker), by run token: built once per run, not per chunk.
 _CONTEXTS: dict = {}
+#: model and channels built by the warm-up on this process, by run token.
+_MODELS: dict = {}
+
+
+def _model_and_channels(card) -> tuple:
+    from generator.model.model import Model
+
+    model = Model(card.parameters())
+    return model, build_channels(card, model)
 
 
 def _process_remote(job: ChunkJob, index: int, spool: str) -> str:
@@ -199,21 +208,24 @@ def _process_remote(job: ChunkJob, index: int, spool: str) -> str:
     return str(spool_result(process_chunk(ctx, index, Path(spool)), Path(spool)))
 
 
-def _warm() -> None:
-    """Import the modules a chunk needs (on every worker, while the run's process integrates)."""
+def _warm(token: str, card) -> None:
+    """Import the modules a chunk needs and build the run's model and channels (on every worker, while the run's
+    process integrates)."""
     import importlib
 
     for name in ("detectors", "generator.chunks", "generator.io.hepmc", "generator.io.root", "generator.plots",
-                 "generator.decay", "generator.model.model"):
+                 "generator.decay"):
         importlib.import_module(name)
+    _MODELS.clear()
+    _MODELS[token] = _model_and_channels(card)
 
 
-def _start_cluster(stack, workers: int | None, scheduler: str | None):
+def _start_cluster(stack, workers: int | None, scheduler: str | None, token: str, card):
     """Start (or connect to) the cluster, closed with ``stack``, and warm its workers; returns the client."""
     from generator.parallel import dask_client
 
     client = stack.enter_context(dask_client(workers=None if scheduler else workers, scheduler=scheduler))
-    client.run(_warm)
+    client.run(_warm, token, card)
     return client
 
 
@@ -258,7 +270,8 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         spool.mkdir(exist_ok=True)
         stack.callback(shutil.rmtree, spool, ignore_errors=True)
         # the cluster starts (and its workers import) while this process integrates
-        starting = pool.submit(_start_cluster, stack, workers, scheduler)
+        token = uuid.uuid4().hex
+        starting = pool.submit(_start_cluster, stack, workers, scheduler, token, card)
         from generator.model.model import Model
 
         model = Model(card.parameters())
@@ -266,22 +279,28 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         header = run_header(card, model, plan, argv or sys.argv)
         t_plan = time.perf_counter() - t0
         client = starting.result()
+        t_cluster = time.perf_counter() - t0
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-        job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, uuid.uuid4().hex),
-                             broadcast=True)
+        job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, token), broadcast=True)
         futures = [client.submit(_process_remote, job, i, str(spool), priority=-i, pure=False)
                    for i in range(len(plan.tasks))]
         sink = RunSink(card, plan, header, rd, encoded=True, detector=make_detector(card, header))
         try:
             bar = _progress(card, sum(t.size for t in plan.tasks), f"events {card.name}")
+            t_sink = 0.0
+            t_first = None
             for i, fut in enumerate(futures):
-                result = load_spooled(Path(fut.result()))
+                path = Path(fut.result())
+                t_in = time.perf_counter()
+                t_first = t_first if t_first is not None else t_in - t0
+                result = load_spooled(path)
                 fut.release()
                 sink.add(result)
                 for payload in result.encoded.values():
                     if isinstance(payload, Path) and payload.parent == spool:
                         payload.unlink(missing_ok=True)
                 bar.update(plan.tasks[i].size)
+                t_sink += time.perf_counter() - t_in
             bar.close()
             t_events = time.perf_counter() - t0 - t_plan
             summary = _finish_summary(header, plan, 0, 1, sink.chunk_list(range(len(plan.tasks))))
@@ -304,8 +323,10 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         if det is not None:
             summary["detector"] = det
             files["detector"] = str(rd.path)
-        result = _conclude(card, rd, summary, files, False, t0, {"plan": t_plan, "events": t_events},
-                           wait=lambda: client.gather(pending))
+        # plan: integration and header (this process); cluster: when the workers were up and warm; first_chunk: when
+        # the first chunk result came; events: until the last was sunk; sink: time this process spent sinking
+        timing = {"plan": t_plan, "cluster": t_cluster, "first_chunk": t_first, "events": t_events, "sink": t_sink}
+        result = _conclude(card, rd, summary, files, False, t0, timing, wait=lambda: client.gather(pending))
         result.plan = plan
         return result
 

@@ -84,6 +84,11 @@ class OutputFormat:
         if not self.encoder:
             msg = f"output format {self.name!r} registers no encoder; it is written by serial runs only"
             raise OutputError(msg)
+        missing = [b.channel for b in blocks if b.n_events and "event_id" not in b.info]
+        if missing:
+            msg = (f"blocks {missing} carry no info['event_id']: an encoded chunk is numbered by its events' run-wide "
+                   "event_id (it does not know how many events came before it)")
+            raise OutputError(msg)
         return _load(self.encoder, self.name)(self, blocks, run_info, output, Path(spool))
 
     def open_appender(self, path: str | Path, run_info: Mapping, output):

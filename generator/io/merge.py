@@ -16,6 +16,7 @@ shards' events in shard order therefore reproduces the unsharded run:
 from __future__ import annotations
 
 import gzip as _gzip
+import io
 import os
 import tempfile
 from collections.abc import Sequence
@@ -134,6 +135,24 @@ def _find_first_event(fh, head: bytes, stop: int) -> int:
     return offset + pos if 0 <= offset + pos < stop else stop - 1
 
 
+def _copy_in_kernel(src, dst, offset: int, count: int) -> int:
+    """Copy ``count`` bytes of ``src`` from ``offset`` to the end of the plain file ``dst`` inside the kernel
+    (os.copy_file_range: no copy through this process); returns the bytes left for a user-space copy (all of them
+    when ``dst`` is not a plain file, e.g. gzip, or the system cannot)."""
+    if not hasattr(os, "copy_file_range") or not isinstance(dst, io.BufferedWriter):
+        return count
+    try:
+        while count > 0:
+            done = os.copy_file_range(src.fileno(), dst.fileno(), min(count, 1 << 30), offset)
+            if done <= 0:
+                break
+            offset += done
+            count -= done
+    except OSError:
+        pass
+    return count
+
+
 def _copy_events_plain(path: Path, out) -> None:
     size = path.stat().st_size
     with path.open("rb") as fh:
@@ -154,6 +173,9 @@ def _copy_events_plain(path: Path, out) -> None:
         remaining = stop - (first + 1)
         out.flush()
         raw = out.buffer if hasattr(out, "buffer") else out
+        raw.flush()
+        remaining = _copy_in_kernel(fh, raw, first + 1, remaining)
+        fh.seek(stop - remaining)
         while remaining > 0:
             block = fh.read(min(_BLOCK, remaining))
             if not block:

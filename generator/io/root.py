@@ -352,6 +352,12 @@ class RootWriter:
         self.tally.pdgs.update(encoded.pdgs)
         if not encoded.columns:
             return
+        if self.extra is None:
+            self.extra = list(encoded.info_columns)
+        if list(encoded.info_columns) != self.extra:
+            msg = (f"encoded chunk with info columns {encoded.info_columns}; the events tree has {self.extra} (encode "
+                   "every chunk with the run header's info_columns)")
+            raise OutputError(msg)
         if self._events is None:
             self._make_events()
         for cols in encoded.columns:
@@ -418,6 +424,7 @@ class EncodedChunk:
     the writer's tally adds for it; made by :func:`encode_chunk`, written by :meth:`RootWriter.write_encoded`."""
 
     columns: list[dict]
+    info_columns: list[str]
     n_events: int
     block_weight_sums: list[float]
     units: set[str]
@@ -443,8 +450,8 @@ def encode_chunk(blocks: Sequence[EventBlock], run_info: Mapping, first: int = 0
         raise OutputError(msg)
     index = {n: i for i, n in enumerate(tally.names)}
     cols = list(_event_chunks(blocks, index, extra, chunk_size, first)) if blocks else []
-    return EncodedChunk(columns=cols, n_events=tally.n_events, block_weight_sums=sums, units=tally.units,
-                        pdgs=tally.pdgs)
+    return EncodedChunk(columns=cols, info_columns=extra, n_events=tally.n_events, block_weight_sums=sums,
+                        units=tally.units, pdgs=tally.pdgs)
 
 
 def encode_root_chunk(fmt, blocks: Sequence[EventBlock], run_info: Mapping, output, spool: Path) -> EncodedChunk:

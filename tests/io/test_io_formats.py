@@ -108,6 +108,49 @@ def test_worked_example_csv(csv_format, make_card, tmp_path):
     np.testing.assert_array_equal(table[:, 3], ev["n_particles"])
 
 
+def test_a_format_without_encoder_is_refused_by_a_parallel_run_before_any_work(csv_format, make_card, tmp_path):
+    from generator.run import run_card
+
+    card = make_card(output={"formats": ["csv", "root"]})
+    with pytest.raises(CardError, match="'csv' registers no encoder"):
+        run_card(card, out_dir=tmp_path / "out", workers=2)
+    assert not (tmp_path / "out").exists()  # refused before the run directory (and any cluster) exists
+
+
+def test_encoded_chunks_make_the_same_files_as_the_writers(tmp_path):
+    """The parallel path (encoder on a worker, sink in the run's process) writes what the streaming writers write:
+    ROOT arrays equal, HepMC3 bytes equal."""
+    blocks, run_info = make_run()
+    from generator.io.root import info_columns
+
+    # the header declares every HNL (G.R.11) and every info column (each chunk is encoded on its own)
+    run_info = {**run_info, "hnl_mass_GeV": dict.fromkeys(("N4", "N5", "N6"), 0.1),
+                "info_columns": info_columns(blocks)}
+    first = 0
+    for b in blocks:  # run-wide event numbers, as a run's chunks carry them
+        b.info["event_id"] = np.arange(first, first + b.n_events, dtype=np.int64)
+        first += b.n_events
+    output = OutputSection(formats=["hepmc3", "root"])
+    direct = write_formats(tmp_path / "direct", blocks, run_info, output)
+    with pytest.raises(OutputError, match="event_id"):
+        get_output_format("root").encode([make_run()[0][0]], run_info, output, tmp_path / "s")
+    for name, fmt in ((n, get_output_format(n)) for n in ("hepmc3", "root")):
+        path = tmp_path / fmt.file_name(output)
+        sink = fmt.open_appender(path, {"weight_unit": "events", **run_info}, output)
+        for k, b in enumerate(blocks):  # one chunk per block
+            sink.write_encoded(fmt.encode([b], {"weight_unit": "events", **run_info}, output, tmp_path / f"spool{k}"))
+        sink.close({"weight_unit": "events", **run_info})
+        if name == "hepmc3":
+            assert path.read_bytes() == Path(direct[name]).read_bytes()
+        else:
+            with uproot.open(path) as f, uproot.open(direct[name]) as g:
+                a, b = f["events"].arrays(library="np"), g["events"].arrays(library="np")
+                assert sorted(a) == sorted(b)
+                for key in a:
+                    assert np.array_equal(a[key], b[key], equal_nan=True) if a[key].dtype != object else \
+                        all(np.array_equal(x, y) for x, y in zip(a[key], b[key], strict=True))
+
+
 def test_streaming_chunks_equal_one_write(tmp_path):
     """open / write per chunk / close gives the same ROOT arrays and HepMC3 bytes as one write of everything."""
     blocks, run_info = make_run()
