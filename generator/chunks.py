@@ -171,11 +171,13 @@ class RunSink:
 
         self.card, self.plan, self.header, self.rd = card, plan, header, rd
         self.encoded = encoded
+        self.file_names = {fmt.name: fmt.file_name(card.output) for fmt in requested_formats(card.output)}
+        self.detector = None
         if encoded:
             self.writers = {}
             try:
                 for fmt in requested_formats(card.output):
-                    path = rd.stage(fmt.file_name(card.output))
+                    path = rd.stage(self.file_names[fmt.name])
                     self.writers[fmt.name] = (path, fmt.open_appender(path, header, card.output))
             except BaseException:
                 self.abort()
@@ -222,9 +224,7 @@ class RunSink:
         files = {}
         for name, (_, w) in self.writers.items():
             w.close(summary)
-            fmt = requested_formats(self.card.output)
-            fname = next(f for f in fmt if f.name == name).file_name(self.card.output)
-            files[name] = str(self.rd.path / fname)
+            files[name] = str(self.rd.path / self.file_names[name])
         self.writers = {}
         return files
 

@@ -15,8 +15,20 @@ from collections.abc import Iterator
 
 from generator.errors import ClusterError
 
-#: Dask settings of the local clusters this package starts (see dask_client).
-WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+#: Dask settings of the local clusters this package starts (see dask_client). A worker runs a task in one thread and
+#: its event loop, monitors and profiler in others, which wake up many times a second (tick every 20 ms, memory
+#: monitor every 100 ms, profiler every 10 ms, system monitor every 500 ms) and take the GIL or a core from the task.
+#: Measured on 2 cores with two workers each running the same chunk loop: ~5,000 involuntary context switches per
+#: worker in 20 s and 1.2 s of scheduler CPU with the defaults, ~1,000 and 0.2 s with these; the wall time of a
+#: `dsgen run --workers 2` changed by less than the run-to-run spread of a shared machine (README, "Speed and
+#: memory"). The dashboard and the memory limits keep working, at a coarser time resolution.
+WORKER_CONFIG = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "10s",
+    "distributed.admin.system-monitor.disk": False,
+    "distributed.worker.memory.monitor-interval": "2s",
+}
 
 
 @contextlib.contextmanager
@@ -46,10 +58,8 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     if workers < 1:
         msg = f"workers = {workers}: must be >= 1"
         raise ClusterError(msg)
-    # dashboard on a free port (":0"): a second cluster on the machine must not collide with the default 8787.
-    # The workers' statistical profiler (a thread that takes the GIL every 10 ms to sample the task's stack) is off:
-    # it costs 5-10% of a CPU-bound task's time (measured with `dsgen run --workers 2`); the task stream and the
-    # dashboard's other pages still work.
+    # dashboard on a free port (":0"): a second cluster on the machine must not collide with the default 8787;
+    # WORKER_CONFIG: fewer wake-ups of the workers' helper threads
     with dask.config.set(WORKER_CONFIG):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                                silence_logs=logging.ERROR)

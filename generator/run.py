@@ -1,9 +1,10 @@
 """Run orchestration behind `dsgen run`: card -> model -> channels -> plan -> chunks -> decays -> streamed files.
 
 A run is planned once (generator.pipeline.plan_run: seed-only integration of every channel, events shared among
-channels by rate, chunks of fixed size), then produced chunk by chunk; every chunk is decayed and handed to the
-streaming writers of the card's formats (generator.io.formats), to the control plots and, at the end, the detector
-reads the finished events file in chunks. Peak memory is bounded by the chunk size, never by the number of events.
+channels by rate, chunks of fixed size), then processed chunk by chunk (generator.chunks): every chunk is produced,
+decayed, filled into the control histograms and run through the detector, and its results are handed in run order to
+the streaming writers of the card's formats (generator.io.formats), the histogram totals, reco.root and the summary
+sums. Peak memory is bounded by the chunk size, never by the number of events.
 
 Output safety (generator.io.rundir.RunDirectory): a run takes a lock on its directory before any work, refuses a
 directory that holds files unless ``overwrite`` (which removes the previous run's files), checks free space against
