@@ -241,7 +241,7 @@ def _check_parallel_formats(card) -> None:
 
 def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None = None,
                  scheduler: str | None = None, overwrite: bool = False,
-                 argv: list[str] | None = None) -> RunResult:
+                 argv: list[str] | None = None, local_start: bool = True) -> RunResult:
     """Process the card's chunks on a Dask cluster (``workers`` local processes or the scheduler at ``scheduler``)
     and sink them in run order into <out_dir>/<run name>/ (generator.chunks); the result equals the serial run.
 
@@ -249,12 +249,14 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
     submits one task per chunk in run order; each worker spools its chunk results to a hidden folder of the run
     directory (which must be on a file system the workers share), and this process appends them to the run's files
     as they come, so that little is left to do when the last chunk is done. One progress bar counts the events.
+    ``local_start``: this process makes the first chunks itself until the cluster is up (the files are the same
+    either way; False sends every chunk to the cluster).
     """
     import uuid
     from concurrent.futures import ThreadPoolExecutor
     from contextlib import ExitStack
 
-    from generator.chunks import RunSink, load_spooled, make_detector
+    from generator.chunks import RunSink, load_spooled, make_context, make_detector, process_chunk
     from generator.run import _finish_summary, run_header
 
     if card.run.n_shards > 1:
@@ -278,29 +280,41 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         plan = _plan(card, build_channels(card, model))
         header = run_header(card, model, plan, argv or sys.argv)
         t_plan = time.perf_counter() - t0
-        client = starting.result()
-        t_cluster = time.perf_counter() - t0
-        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-        job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, token), broadcast=True)
-        futures = [client.submit(_process_remote, job, i, str(spool), priority=-i, pure=False)
-                   for i in range(len(plan.tasks))]
         sink = RunSink(card, plan, header, rd, encoded=True, detector=make_detector(card, header))
         try:
             bar = _progress(card, sum(t.size for t in plan.tasks), f"events {card.name}")
-            t_sink = 0.0
-            t_first = None
-            for i, fut in enumerate(futures):
-                path = Path(fut.result())
+            t_sink, t_first = 0.0, None
+
+            def take(i: int, result) -> None:
+                nonlocal t_sink, t_first
                 t_in = time.perf_counter()
                 t_first = t_first if t_first is not None else t_in - t0
-                result = load_spooled(path)
-                fut.release()
                 sink.add(result)
                 for payload in result.encoded.values():
                     if isinstance(payload, Path) and payload.parent == spool:
                         payload.unlink(missing_ok=True)
                 bar.update(plan.tasks[i].size)
                 t_sink += time.perf_counter() - t_in
+
+            # until the cluster is up, this process makes the first chunks itself (the same work a worker does)
+            n_local, local = 0, None
+            while local_start and not starting.done() and n_local < len(plan.tasks):
+                if local is None:
+                    local = make_context(card, model, plan, header, detector=False)
+                    local.detector = sink.detector  # its process() leaves the stage unchanged
+                take(n_local, process_chunk(local, n_local, spool))
+                n_local += 1
+            client = starting.result()
+            t_cluster = time.perf_counter() - t0
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
+            job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, token),
+                                 broadcast=True)
+            futures = {i: client.submit(_process_remote, job, i, str(spool), priority=-i, pure=False)
+                       for i in range(n_local, len(plan.tasks))}
+            for i in range(n_local, len(plan.tasks)):
+                path = Path(futures[i].result())
+                futures.pop(i).release()
+                take(i, load_spooled(path))
             bar.close()
             t_events = time.perf_counter() - t0 - t_plan
             summary = _finish_summary(header, plan, 0, 1, sink.chunk_list(range(len(plan.tasks))))
@@ -324,8 +338,10 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
             summary["detector"] = det
             files["detector"] = str(rd.path)
         # plan: integration and header (this process); cluster: when the workers were up and warm; first_chunk: when
-        # the first chunk result came; events: until the last was sunk; sink: time this process spent sinking
-        timing = {"plan": t_plan, "cluster": t_cluster, "first_chunk": t_first, "events": t_events, "sink": t_sink}
+        # the first chunk result came; events: until the last was sunk; sink: time this process spent sinking;
+        # chunks_before_cluster: chunks this process made while the cluster started
+        timing = {"plan": t_plan, "cluster": t_cluster, "first_chunk": t_first, "events": t_events, "sink": t_sink,
+                  "chunks_before_cluster": n_local}
         result = _conclude(card, rd, summary, files, False, t0, timing, wait=lambda: client.gather(pending))
         result.plan = plan
         return result

@@ -21,7 +21,7 @@ from generator.card import parse_card
 from generator.errors import RunDirectoryBusyError, RunDirectoryError
 from generator.io.rundir import LOCK_NAME, MANIFEST_NAME
 from generator.run import run_card
-from generator.shards import merge_runs
+from generator.shards import merge_runs, run_parallel
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -173,7 +173,8 @@ def test_detector_and_plots_are_the_same_serial_parallel_and_from_dsgen_detect(t
     text = CARD.format(n=3000, formats='["hepmc3", "root"]', plots="true") + '\n[detector]\nname = "miniboone"\n'
     c = parse_card(text)
     ser = run_card(c, out_dir=tmp_path / "s")
-    par = run_card(c, out_dir=tmp_path / "p", workers=2)
+    par = run_parallel(c, tmp_path / "p", workers=2, local_start=False)  # every chunk made on a worker
+    assert par.summary["timing_s"]["chunks_before_cluster"] == 0
     assert len(ser.summary["chunks"]) > 2  # several chunks, hence several detector streams
     sr, pr = reco_arrays(ser.out_dir / "reco.root"), reco_arrays(par.out_dir / "reco.root")
     assert sorted(sr) == sorted(pr) and all(np.array_equal(sr[k], pr[k], equal_nan=True) for k in sr)
