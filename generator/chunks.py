@@ -22,8 +22,6 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from generator.engine import ChunkStats
 from generator.io.formats import requested_formats
 from generator.pipeline import DECAY_PRESCAN_STREAM, ChunkTask, RunPlan, produce_chunk
@@ -105,16 +103,13 @@ class ChunkResult:
 
 
 def detector_events(blocks, header: dict):
-    """The chunk's events as the detector reads them from the events file (the TTree "events" layout,
+    """The chunk's events (at least one) as the detector reads them from the events file (the TTree "events" layout,
     generator.io.root), built in memory."""
     import awkward as ak
 
     from generator.io.root import encode_chunk
 
-    enc = encode_chunk(blocks, header)
-    parts = [ak.zip(dict(cols), depth_limit=1) for cols in enc.columns]
-    if not parts:
-        return ak.zip({"pdg": ak.Array([[]] * 0), "weight": np.zeros(0)}, depth_limit=1)
+    parts = [ak.zip(dict(cols), depth_limit=1) for cols in encode_chunk(blocks, header).columns]
     return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
 
@@ -228,11 +223,12 @@ class RunSink:
         self.writers = {}
         return files
 
-    def finish_detector(self) -> dict | None:
-        """Finish the detector stage: reco.root, then cut flow, plots and detector_summary.json (staged).
-        Returns the detector summary (None without a detector)."""
+    def finish_detector(self, summary: dict, files: dict) -> None:
+        """Finish the detector stage: reco.root, then cut flow, plots and detector_summary.json (staged); the
+        detector summary goes into the run's ``summary["detector"]`` and the run directory into ``files``. Nothing
+        without a detector."""
         if self.detector is None:
-            return None
+            return
         from detectors import write_detector_outputs
         from detectors.output import _jsonable
 
@@ -242,19 +238,20 @@ class RunSink:
         result.extra["chunk_entries"] = "generation chunks"
         result.files["reco"] = str(self.rd.path / "reco.root")
         scratch = self.rd.scratch()
-        files = write_detector_outputs(result, scratch)
+        written = write_detector_outputs(result, scratch)
         published = {k: (str(self.rd.path / Path(v).relative_to(scratch)) if Path(v).is_relative_to(scratch) else v)
-                     for k, v in files.items()}
+                     for k, v in written.items()}
         result.files = published
-        summary = _jsonable(result.summary())
-        (scratch / "detector_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        summary_det = _jsonable(result.summary())
+        (scratch / "detector_summary.json").write_text(json.dumps(summary_det, indent=2) + "\n")
         moved = [str(self.rd.path / "reco.root")]
         for f in sorted(p for p in scratch.rglob("*") if p.is_file()):
             rel = f.relative_to(scratch)
             self.rd.stage_file(f, rel)
             moved.append(str(self.rd.path / rel))
-        summary["files"] = moved
-        return summary
+        summary_det["files"] = moved
+        summary["detector"] = summary_det
+        files["detector"] = str(self.rd.path)
 
     def abort(self) -> None:
         """Close every open file without finishing it (after an error; the run directory discards them)."""

@@ -332,13 +332,10 @@ def _run_into(card, model, specs, rd: RunDirectory, argv, t0: float) -> RunResul
         t_events = time.perf_counter() - t0 - t_plan
         summary = _finish_summary(header, plan, rc.shard, rc.n_shards, sink.chunk_list(indices))
         files = sink.close(summary)
-        det = sink.finish_detector()
+        sink.finish_detector(summary, files)
     except BaseException:
         sink.abort()
         raise
-    if det is not None:
-        summary["detector"] = det
-        files["detector"] = str(rd.path)
     if sink.plots is not None:
         files["plots"] = _save_plots(sink.plots, rd, render=whole)
     result = _conclude(card, rd, summary, files, False, t0, {"plan": t_plan, "events": t_events})

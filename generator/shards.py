@@ -330,13 +330,10 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                 pending = [client.submit(_render_staged, sink.plots, {n: paths[n] for n in g}, pure=False)
                            for g in groups if g]
                 files["plots"] += [str(rd.path / n) for n in names]
-            det = sink.finish_detector()
+            sink.finish_detector(summary, files)
         except BaseException:
             sink.abort()
             raise
-        if det is not None:
-            summary["detector"] = det
-            files["detector"] = str(rd.path)
         # plan: integration and header (this process); cluster: when the workers were up and warm; first_chunk: when
         # the first chunk result came; events: until the last was sunk; sink: time this process spent sinking;
         # chunks_before_cluster: chunks this process made while the cluster started

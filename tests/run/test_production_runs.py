@@ -190,6 +190,7 @@ def test_detector_and_plots_are_the_same_serial_parallel_and_from_dsgen_detect(t
         assert par.summary[key] == ser.summary[key]
     for cs, cp in zip(ser.summary["channels"], par.summary["channels"], strict=True):
         assert cs["sampled"] == cp["sampled"]
+    assert par.files["detector"] == str(par.out_dir) and ser.files["detector"] == str(ser.out_dir)
     d = par.summary["detector"]
     assert d["expected_events_after"] == ser.summary["detector"]["expected_events_after"]
     assert {Path(f).name for f in d["files"]} >= {"reco.root", "cutflow.json", "detector_summary.json"}
