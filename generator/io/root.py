@@ -430,6 +430,22 @@ class EncodedChunk:
     units: set[str]
     pdgs: set[int]
 
+    def __getstate__(self) -> dict:
+        # jagged columns travel as their (offsets, content) numpy arrays: pickled at memory speed, unlike awkward
+        # arrays (a parallel run spools every chunk)
+        state = dict(self.__dict__)
+        state["columns"] = [{k: (_JAGGED, np.asarray(v.layout.offsets), v.layout.content.data)
+                             if isinstance(v, ak.Array) else v for k, v in cols.items()} for cols in self.columns]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["columns"] = [{k: _jagged(v[2], v[1]) if isinstance(v, tuple) and v and v[0] == _JAGGED else v
+                             for k, v in cols.items()} for cols in state["columns"]]
+        self.__dict__.update(state)
+
+
+_JAGGED = "jagged"
+
 
 def encode_chunk(blocks: Sequence[EventBlock], run_info: Mapping, first: int = 0,
                  chunk_size: int = 50_000) -> EncodedChunk:
