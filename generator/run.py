@@ -12,7 +12,7 @@ the estimated size of its outputs, stages every file as ``*.part`` and publishes
 
 Sharding: shard k of K (``[run] shard / n_shards`` or ``--shard/--n-shards``) makes a contiguous range of the run's
 ordered chunk list; generator.shards merges shards into one run equal, event for event, to the unsharded one, and
-runs the shards on a Dask cluster (``workers``/``scheduler``).
+runs a card's chunks on a Dask cluster (``workers``/``scheduler``) with the same result as the serial run.
 
 Everything here is callable from Python: ``run_card(load_card(path))`` does what the CLI does.
 """
