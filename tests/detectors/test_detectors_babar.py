@@ -14,24 +14,10 @@ import detectors
 from detectors.truth import events_from_arrays
 from generator.constants import M_E
 from generator.kernels.lorentz import direction3, mass2
+from tests.reference_kinematics import boost, velocity
 
 E_MINUS, E_PLUS = 9.0, 3.1  # PEP-II Upsilon(4S) beam energies (GeV), asymmetric on purpose
 R_IN, R_OUT, R_IFR = 92.0, 136.0, 300.0  # card radii (cm)
-
-
-def _boost(p4, beta):
-    """Independent reference boost into a frame moving with velocity beta (n, 3) (Jackson, Classical
-    Electrodynamics, Eq. 11.19): E' = gamma (E - beta.p), p' = p + [(gamma - 1)(beta.p)/beta^2 - gamma E] beta."""
-    p4, beta = np.asarray(p4, dtype=float), np.asarray(beta, dtype=float)
-    b2 = np.sum(beta * beta, axis=-1)
-    gamma = 1.0 / np.sqrt(1.0 - b2)
-    bp = np.sum(beta * p4[..., 1:], axis=-1)
-    coef = np.where(b2 > 0, (gamma - 1.0) * bp / np.where(b2 > 0, b2, 1.0), 0.0) - gamma * p4[..., 0]
-    return np.concatenate([(gamma * (p4[..., 0] - bp))[..., None], p4[..., 1:] + coef[..., None] * beta], axis=-1)
-
-
-def _beta(p4):
-    return np.asarray(p4)[..., 1:] / np.asarray(p4)[..., :1]
 
 
 def beams(n):
@@ -147,7 +133,7 @@ def photon_recoil_events(n, M_X, rng):
     phi = rng.uniform(0, 2 * np.pi, n)
     sin = np.sqrt(1 - cos**2)
     g_cm = np.column_stack([Eg, Eg * sin * np.cos(phi), Eg * sin * np.sin(phi), Eg * cos])
-    g_lab = _boost(g_cm, -_beta(tot))
+    g_lab = boost(g_cm, -velocity(tot))
     X_lab = tot - g_lab
     p = np.zeros((n, 4, 4))
     p[:, :2] = pb
@@ -162,7 +148,7 @@ def test_boost_gives_exact_two_body_photon_energy():
     M_X = math.sqrt(40.0)
     _, g_lab, s = photon_recoil_events(1000, M_X, rng)
     tot = beams(1000)[:, 0] + beams(1000)[:, 1]
-    g_cm = _boost(g_lab, _beta(tot))
+    g_cm = boost(g_lab, velocity(tot))
     # E*_gamma = (s - M_X^2) / (2 sqrt(s)) and hence M_miss^2 = s - 2 sqrt(s) E* = M_X^2, exactly
     assert np.allclose(g_cm[:, 0], (s - M_X**2) / (2 * np.sqrt(s)), rtol=1e-12)
     assert np.allclose(s - 2 * np.sqrt(s) * g_cm[:, 0], 40.0, rtol=1e-10)
@@ -194,7 +180,7 @@ def test_azimuthal_veto_boundaries():
     out = []
     for phi in (2.0, 30.0):
         g = np.array([4.0, 4.0 * math.cos(math.radians(phi)), 4.0 * math.sin(math.radians(phi)), 0.0])
-        gb = _boost(g[None], -_beta(beams(1)[:, 0] + beams(1)[:, 1]))[0]
+        gb = boost(g[None], -velocity(beams(1)[:, 0] + beams(1)[:, 1]))[0]
         out.append(ak.with_field(ev, ak.Array([[E_MINUS, E_PLUS, gb[0], 1.0]]), "E"))
         for i, c in enumerate(("px", "py", "pz"), start=1):
             vals = ak.to_list(out[-1][c])[0]

@@ -15,23 +15,9 @@ from detectors.na62 import track_radius_at
 from detectors.truth import events_from_arrays
 from generator.constants import M_E, M_K_CHARGED, M_MU
 from generator.kernels.lorentz import direction3
+from tests.reference_kinematics import boost, velocity
 
 M6, M5 = 0.30, 0.15
-
-
-def _boost(p4, beta):
-    """Independent reference boost into a frame moving with velocity beta (n, 3) (Jackson, Classical
-    Electrodynamics, Eq. 11.19): E' = gamma (E - beta.p), p' = p + [(gamma - 1)(beta.p)/beta^2 - gamma E] beta."""
-    p4, beta = np.asarray(p4, dtype=float), np.asarray(beta, dtype=float)
-    b2 = np.sum(beta * beta, axis=-1)
-    gamma = 1.0 / np.sqrt(1.0 - b2)
-    bp = np.sum(beta * p4[..., 1:], axis=-1)
-    coef = np.where(b2 > 0, (gamma - 1.0) * bp / np.where(b2 > 0, b2, 1.0), 0.0) - gamma * p4[..., 0]
-    return np.concatenate([(gamma * (p4[..., 0] - bp))[..., None], p4[..., 1:] + coef[..., None] * beta], axis=-1)
-
-
-def _beta(p4):
-    return np.asarray(p4)[..., 1:] / np.asarray(p4)[..., :1]
 
 
 def _two_body(M, m1, m2, n, rng):
@@ -45,7 +31,7 @@ def _two_body(M, m1, m2, n, rng):
 
 
 def _to_lab(p4, parent):
-    return _boost(p4, -_beta(parent))
+    return boost(p4, -velocity(parent))
 
 
 def na62_events(n, rng, label_mass=None, decay_cm=2000.0):

@@ -13,6 +13,7 @@ from generator import constants as const
 from generator.model import hadrons, preset, rates, vertices
 from generator.model.model import Model
 from generator.model.three_body import dalitz_invariants, dalitz_msq, msq_vector
+from tests.reference_kinematics import boost, velocity
 
 # ------------------------------------------------------------------------------ explicit Dirac algebra
 # Chiral representation (Peskin & Schroeder Eq. 3.25, 3.50, 3.62): gamma5 = i g0 g1 g2 g3 = diag(-1, 1).
@@ -73,13 +74,6 @@ def _brute_msq(pi, pj, p1, p2, n_spin, med_m, med_w, aL, aR, bL, bR):
     return total / len(parents)
 
 
-def _boost(p, b):
-    b2 = b @ b
-    g = 1.0 / math.sqrt(1.0 - b2)
-    bp = b @ p[1:]
-    return np.concatenate([[g * (p[0] + bp)], p[1:] + ((g - 1.0) * bp / b2 + g * p[0]) * b])
-
-
 def _two_body(M, a, b, rng):
     pm = math.sqrt((M**2 - (a + b) ** 2) * (M**2 - (a - b) ** 2)) / (2 * M)
     c, ph = rng.uniform(-1, 1), rng.uniform(0, 2 * math.pi)
@@ -92,9 +86,9 @@ def _random_decay(mi, mj, m1, m2, rng):
     mff = rng.uniform(m1 + m2, mi - mj)
     pj, q = _two_body(mi, mj, mff, rng)
     p1, p2 = _two_body(mff, m1, m2, rng)
-    p1, p2 = _boost(p1, q[1:] / q[0]), _boost(p2, q[1:] / q[0])
+    p1, p2 = boost(p1, -velocity(q)), boost(p2, -velocity(q))
     b = rng.uniform(-0.5, 0.5, 3)
-    return [_boost(x, b) for x in (np.array([mi, 0, 0, 0.0]), pj, p1, p2)]
+    return [boost(x, -b) for x in (np.array([mi, 0, 0, 0.0]), pj, p1, p2)]
 
 
 def _spin_vector(p, m, n):
