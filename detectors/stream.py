@@ -33,6 +33,7 @@ from detectors.output import RecoTreeWriter, _jsonable, cutflow_text, write_json
 from detectors.registry import PlotSpec, finalize_chain
 from generator.errors import DataFileError, RegistryError
 from generator.io.atomic import atomic_path
+from generator.io.root import open_root as _open
 
 #: entries of TTree "events" per detector chunk (sets the peak memory of the detector stage).
 CHUNK_ENTRIES = 25_000
@@ -51,20 +52,6 @@ def _events_tree(f, path: Path):
         msg = f"{path}: no TTree 'events' (found: {', '.join(keys) or 'nothing'})"
         raise DataFileError(msg)
     return f["events"]
-
-
-def _open(path: str | Path):
-    import uproot
-
-    path = Path(path)
-    if not path.is_file():
-        msg = f"event file {path} does not exist"
-        raise DataFileError(msg)
-    try:
-        return uproot.open(path)
-    except Exception as exc:  # noqa: BLE001  (uproot raises several types for non-ROOT files; re-raised)
-        msg = f"{path} is not a readable ROOT file: {exc}"
-        raise DataFileError(msg) from None
 
 
 def read_events(path: str | Path) -> ak.Array:

@@ -22,8 +22,6 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-import uproot
-
 from generator.errors import DataFileError, OutputError
 from generator.io.hepmc import HepMCWriter
 
@@ -38,13 +36,10 @@ def merge_root(shard_paths: Sequence[str | os.PathLike], out_writer, step_size: 
     ``step_size``: entries read per step (bounds memory). The caller closes the writer with the merged run
     summary (``out_writer.close(run_info)``). Raises DataFileError if a shard has no ``events`` tree.
     """
+    from generator.io.root import open_root
+
     for path in shard_paths:
-        try:
-            f = uproot.open(path)
-        except (OSError, ValueError) as err:
-            msg = f"shard {path}: cannot open as a ROOT file ({err})"
-            raise DataFileError(msg) from err
-        with f:
+        with open_root(path) as f:
             if "events" not in f:
                 msg = f"shard {path}: no 'events' tree; not a darkseesaw-gen ntuple"
                 raise DataFileError(msg)

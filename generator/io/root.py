@@ -500,6 +500,22 @@ def write_root(path: str | os.PathLike, blocks: Sequence[EventBlock], run_info: 
     return path
 
 
+def open_root(path: str | os.PathLike):
+    """Open a ROOT file for reading with uproot (use as a context manager); DataFileError naming the path when it
+    does not exist or is not a readable ROOT file (uproot raises several types for those; re-raised as one)."""
+    from generator.errors import DataFileError
+
+    path = Path(path)
+    if not path.is_file():
+        msg = f"ROOT file {path} does not exist"
+        raise DataFileError(msg)
+    try:
+        return uproot.open(path)
+    except Exception as exc:  # noqa: BLE001  (OSError, ValueError, uproot's deserialization errors)
+        msg = f"{path} is not a readable ROOT file: {exc}"
+        raise DataFileError(msg) from None
+
+
 def read_root(path: str | os.PathLike, branches: Sequence[str] | None = None,
               entry_start: int | None = None, entry_stop: int | None = None) -> tuple[ak.Array, dict]:
     """Read a file written by :func:`write_root` (TTree or RNTuple layout).
@@ -519,12 +535,7 @@ def read_root(path: str | os.PathLike, branches: Sequence[str] | None = None,
     """
     from generator.errors import DataFileError
 
-    try:
-        f = uproot.open(path)
-    except (OSError, ValueError) as err:
-        msg = f"{path}: cannot open as a ROOT file ({err})"
-        raise DataFileError(msg) from err
-    with f:
+    with open_root(path) as f:
         missing = [k for k in ("events", "run", "version", "card", "metadata_json") if k not in f]
         if missing:
             msg = f"{path}: missing {', '.join(missing)}; not a darkseesaw-gen ntuple (needs events, run, strings)"

@@ -185,8 +185,11 @@ def test_read_root_helper(run, root_file):
 
 def test_read_root_rejects_foreign_files(tmp_path):
     """A missing file or a ROOT file without the run objects gives DataFileError naming what is missing."""
-    with pytest.raises(DataFileError, match="cannot open"):
+    with pytest.raises(DataFileError, match=r"absent\.root does not exist"):
         read_root(tmp_path / "absent.root")
+    (tmp_path / "text.root").write_text("not ROOT")
+    with pytest.raises(DataFileError, match=r"text\.root is not a readable ROOT file"):
+        read_root(tmp_path / "text.root")
     with uproot.recreate(tmp_path / "other.root") as f:
         f.mktree("events", {"x": "float64"})
     with pytest.raises(DataFileError, match="run"):
