@@ -13,14 +13,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import awkward as ak
 import numpy as np
-from matplotlib.figure import Figure
 
 from detectors.registry import PlotSpec
 from generator.errors import OutputError
 from generator.io.atomic import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -116,6 +119,8 @@ def cutflow_text(detector: str, cutflow: list[tuple[str, float]]) -> str:
 def render_plot(spec: PlotSpec, context: str = "") -> Figure:
     """Draw a PlotSpec: background stack, signal stack on top, data points; returns the Figure.
     ``context`` (e.g. "run NAME, detector NAME") is added as a second title line."""
+    from matplotlib.figure import Figure  # here: a run's chunks (on every worker) need no plotting library
+
     fig = Figure(figsize=(6.4, 4.8))
     ax = fig.subplots()
     edges = np.asarray(spec.edges, dtype=float)

@@ -9,7 +9,6 @@ Numbers (distance and energy cuts, granularity) are in detectors/data/ps191.toml
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from detectors.mechanisms import EVENTS_PER_BIN, bin_edges
 from detectors.registry import (
@@ -69,6 +68,8 @@ def fit_from_sums(s: dict, dmax: float) -> tuple[float, float]:
     if not 0 < mean < dmax / 2:
         return float("nan"), float("nan")  # flat or rising: no finite decay length
     lo, hi = 1e-6 * dmax, 1e6 * dmax
+    from scipy.optimize import brentq  # here: importing the detector registry stays light
+
     L = brentq(lambda x: truncated_exp_mean(x, dmax) - mean, lo, hi)
     var = max(s["swd2"] / s["sw"] - mean**2, 0.0)
     n_eff = s["sw"] ** 2 / s["sw2"]

@@ -35,18 +35,19 @@ import json
 import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import hist
-import matplotlib.style
-import mplhep
 import numpy as np
-from matplotlib.figure import Figure
 
 from generator.errors import OutputError
 from generator.io.atomic import atomic_path
 from generator.observables import pair_mass, pair_opening_angle
 from generator.particles import is_hnl_pdg
 from generator.record import STATUS_BEAM, STATUS_DECAYED, EventBlock
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: observable name -> axis label.
 LABELS = {
@@ -264,6 +265,11 @@ class ControlPlots:
         if stage is None:
             msg = "control plots: render() needs an output directory or a stage function"
             raise OutputError(msg)
+        # imported here: filling and adding histograms (every chunk, on every worker) needs no plotting library
+        import matplotlib.style
+        import mplhep
+        from matplotlib.figure import Figure
+
         unit = self.meta["weight_unit"]
         paths = []
         with matplotlib.style.context(mplhep.style.ROOT):
