@@ -10,9 +10,10 @@ reports.
 
 A serial run (generator.run) processes and sinks each chunk in one process. A parallel run
 (generator.shards.run_parallel) processes the chunks on Dask workers, which spool their results to disk, while the
-run's process sinks them in order as they come. Every sum is added chunk by chunk in run order in both cases, so the
-same card and seed give the same events, histograms, detector output and summary however the run is executed.
-Memory is bounded by the chunk in both.
+run's process sinks them in order as they come and makes the next chunk itself whenever no result is due. Every sum
+is added chunk by chunk in run order in both cases, so the same card and seed give the same events, histograms,
+detector output and summary however the run is executed. Memory is bounded by the chunk (a few chunks in a parallel
+run's process) in both.
 """
 
 from __future__ import annotations

@@ -201,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true",
                    help="replace a previous run in the run directory (only the files that run wrote)")
     r.add_argument("--workers", type=int, metavar="N",
-                   help="run on N local worker processes (a Dask LocalCluster) and merge; same events as serial")
+                   help="run on N local processes: this one and N-1 Dask workers (a LocalCluster); same files as "
+                        "serial")
     r.add_argument("--scheduler", metavar="ADDRESS",
                    help="run on an existing Dask cluster (e.g. tcp://host:8786, started with dask-jobqueue on "
                         "HTCondor or Slurm); the output directory must be on a shared file system")

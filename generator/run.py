@@ -268,8 +268,9 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, ove
     out_dir : base directory (default [output].directory); the run goes to <out_dir>/<run name>[/shard_k_of_K].
     write : False keeps the (small!) run in memory and writes nothing (RunResult.blocks).
     overwrite : replace a previous run in the directory (its own files only).
-    workers, scheduler : run the shards on a local Dask cluster of ``workers`` processes, or on the Dask scheduler at
-        ``scheduler``, then merge them; the events are the same as the serial run's.
+    workers, scheduler : process the chunks in ``workers`` local processes (this one and ``workers - 1`` Dask workers
+        of a LocalCluster), or on the Dask scheduler at ``scheduler`` (generator.shards.run_parallel); the files are
+        the serial run's.
     """
     _check_card(card, write)
     if write and ((workers is not None and workers > 1) or scheduler is not None):

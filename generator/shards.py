@@ -5,9 +5,9 @@ A shard (generator.run with ``[run] shard / n_shards``) holds a contiguous range
 its summary.json the sums that add across shards. :func:`merge_runs` checks that a set of shards is one complete run
 (same card, seed, n_events, version; every chunk exactly once), streams their events files into one (in shard order,
 which is the unsharded order), adds the control histograms, recomputes every summary field and applies the detector.
-:func:`run_parallel` processes the chunks of a card as Dask tasks (generator.parallel) and sinks them in run order
-as they come (generator.chunks); the result equals the serial run (events, detector output, histograms, summary
-sums), whatever the number of workers.
+:func:`run_parallel` processes the chunks of a card as Dask tasks (generator.parallel), and in the run's own process
+whenever it has no result to append, and sinks them in run order as they come (generator.chunks); the result equals
+the serial run (events, detector output, histograms, summary sums), whatever the number of workers.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ from generator.run import (
 
 #: Hidden folder of a parallel run's spooled chunk results inside its run directory (removed at the end).
 SPOOL_DIR = ".spool"
+#: At most this many chunk results a parallel run's process made itself wait in memory for their turn to be written.
+MAX_HELD = 4
 
 
 def _read_summary(d: Path) -> dict:
@@ -229,6 +231,11 @@ def _start_cluster(stack, workers: int | None, scheduler: str | None, token: str
     return client
 
 
+def _cluster_size(client, started: int | None) -> int:
+    """Number of Dask workers of ``client``'s cluster (``started``, or 1, if the scheduler lists none yet)."""
+    return max(1, len(client.scheduler_info().get("workers", {})) or (started or 1))
+
+
 def _check_parallel_formats(card) -> None:
     from generator.io.formats import requested_formats
 
@@ -241,7 +248,7 @@ def _check_parallel_formats(card) -> None:
 
 def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None = None,
                  scheduler: str | None = None, overwrite: bool = False,
-                 argv: list[str] | None = None, local_start: bool = True) -> RunResult:
+                 argv: list[str] | None = None, in_process: bool = True) -> RunResult:
     """Process the card's chunks on a Dask cluster (``workers`` local processes or the scheduler at ``scheduler``)
     and sink them in run order into <out_dir>/<run name>/ (generator.chunks); the result equals the serial run.
 
@@ -249,8 +256,12 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
     submits one task per chunk in run order; each worker spools its chunk results to a hidden folder of the run
     directory (which must be on a file system the workers share), and this process appends them to the run's files
     as they come, so that little is left to do when the last chunk is done. One progress bar counts the events.
-    ``local_start``: this process makes the first chunks itself until the cluster is up (the files are the same
-    either way; False sends every chunk to the cluster).
+
+    ``in_process``: this process makes chunks too (the files are the same either way). On a local cluster it is one
+    of the ``workers`` processes: it starts ``workers - 1`` Dask workers (at least one) and makes the next chunk
+    itself whenever it has no result to append, so its chunks skip the spool and no third process competes for the
+    cores. With ``scheduler`` it makes chunks only until the cluster is up. False: every chunk goes to the cluster
+    (``workers`` Dask workers).
     """
     import uuid
     from concurrent.futures import ThreadPoolExecutor
@@ -263,6 +274,8 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         msg = f"= {card.run.n_shards}: a parallel run makes its own chunks; leave [run] n_shards at 1"
         raise CardError("run.n_shards", msg)
     _check_parallel_formats(card)
+    local_cluster = scheduler is None
+    n_dask = (max(1, (workers or 1) - 1) if in_process else (workers or 1)) if local_cluster else None
     t0 = time.perf_counter()
     out = output_dir(card, out_dir)
     with RunDirectory(out, overwrite=overwrite, needed_bytes=2 * estimate_bytes(card, card.run.events),
@@ -273,7 +286,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         stack.callback(shutil.rmtree, spool, ignore_errors=True)
         # the cluster starts (and its workers import) while this process integrates
         token = uuid.uuid4().hex
-        starting = pool.submit(_start_cluster, stack, workers, scheduler, token, card)
+        starting = pool.submit(_start_cluster, stack, n_dask, scheduler, token, card)
         from generator.model.model import Model
 
         model = Model(card.parameters())
@@ -282,8 +295,10 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         t_plan = time.perf_counter() - t0
         sink = RunSink(card, plan, header, rd, encoded=True, detector=make_detector(card, header))
         try:
+            n = len(plan.tasks)
             bar = _progress(card, sum(t.size for t in plan.tasks), f"events {card.name}")
-            t_sink, t_first = 0.0, None
+            t_sink, t_first, t_cluster = 0.0, None, None
+            local = None
 
             def take(i: int, result) -> None:
                 nonlocal t_sink, t_first
@@ -296,41 +311,78 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                 bar.update(plan.tasks[i].size)
                 t_sink += time.perf_counter() - t_in
 
-            # until the cluster is up, this process makes the first chunks itself (the same work a worker does)
-            n_local, local = 0, None
-            while local_start and not starting.done() and n_local < len(plan.tasks):
+            def make_here(i: int):
+                nonlocal local
                 if local is None:
                     local = make_context(card, model, plan, header, detector=False)
                     local.detector = sink.detector  # its process() leaves the stage unchanged
-                take(n_local, process_chunk(local, n_local, spool))
-                n_local += 1
-            client = starting.result()
-            t_cluster = time.perf_counter() - t0
-            n_workers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
-            job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, token),
-                                 broadcast=True)
-            futures = {i: client.submit(_process_remote, job, i, str(spool), priority=-i, pure=False)
-                       for i in range(n_local, len(plan.tasks))}
-            for i in range(n_local, len(plan.tasks)):
-                path = Path(futures[i].result())
-                futures.pop(i).release()
-                take(i, load_spooled(path))
+                return process_chunk(local, i, spool)
+
+            # chunks below next_i are sunk, held (made here, waiting for their turn) or in ``futures`` (on the
+            # cluster); results are sunk strictly in run order. When this process makes chunks too, each worker has
+            # one chunk running and one queued (enough to stay busy while this process makes a chunk; more would
+            # leave this process idle at the end, waiting for a worker's queue), and at most MAX_HELD results wait
+            # here (memory: a few chunks; a worker's first chunk, which loads the compiled kernels, is slow)
+            client, futures, held, window = None, {}, {}, n
+            next_i = sink_i = n_here = n_before = 0
+            while sink_i < n:
+                if client is None and starting.done():
+                    client, t_cluster, n_before = starting.result(), time.perf_counter() - t0, n_here
+                    n_dask = _cluster_size(client, n_dask)
+                    job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, token),
+                                         broadcast=True)
+                    window = 2 * n_dask if (in_process and local_cluster) else n
+                while client is not None and next_i < n and len(futures) < window:
+                    futures[next_i] = client.submit(_process_remote, job, next_i, str(spool), priority=-next_i,
+                                                    pure=False)
+                    next_i += 1
+                if sink_i in held:
+                    take(sink_i, held.pop(sink_i))
+                    sink_i += 1
+                    continue
+                here = in_process and (client is None or local_cluster)
+                if (sink_i not in futures or not futures[sink_i].done()) and here and next_i < n \
+                        and len(held) < MAX_HELD:
+                    i, next_i, n_here = next_i, next_i + 1, n_here + 1
+                    result = make_here(i)
+                    if i == sink_i:
+                        take(i, result)
+                        sink_i += 1
+                    else:
+                        held[i] = result
+                    continue
+                if sink_i not in futures:  # nothing to make here: wait for the cluster
+                    starting.result()
+                    continue
+                future = futures.pop(sink_i)
+                path = Path(future.result())
+                future.release()
+                take(sink_i, load_spooled(path))
+                sink_i += 1
+            if client is None:  # every chunk was made here before the cluster came up (it draws the PNGs)
+                client, t_cluster, n_before = starting.result(), time.perf_counter() - t0, n_here
+                n_dask = _cluster_size(client, n_dask)
             bar.close()
             t_events = time.perf_counter() - t0 - t_plan
-            summary = _finish_summary(header, plan, 0, 1, sink.chunk_list(range(len(plan.tasks))))
-            summary["parallel"] = {"workers": n_workers, "scheduler": scheduler, "chunks": len(plan.tasks)}
+            summary = _finish_summary(header, plan, 0, 1, sink.chunk_list(range(n)))
+            summary["parallel"] = {"workers": n_dask + int(in_process and local_cluster), "dask_workers": n_dask,
+                                   "scheduler": scheduler, "chunks": n, "chunks_in_run_process": n_here}
             files = sink.close(summary)
-            pending = []
+            pending, mine = [], {}
             if sink.plots is not None:
-                # the PNGs are drawn on the cluster while this process finishes the detector
+                # the PNGs are drawn on the cluster while this process finishes the detector (and then draws a
+                # share of them too, when it is one of the run's processes)
                 files["plots"] = _save_plots(sink.plots, rd, render=False)
                 names = _plot_names(sink.plots)
-                paths = {n: str(rd.stage(n)) for n in names}
-                groups = [names[k::n_workers] for k in range(n_workers)]
-                pending = [client.submit(_render_staged, sink.plots, {n: paths[n] for n in g}, pure=False)
-                           for g in groups if g]
-                files["plots"] += [str(rd.path / n) for n in names]
+                paths = {name: str(rd.stage(name)) for name in names}
+                n_groups = n_dask + int(in_process and local_cluster)
+                groups = [{name: paths[name] for name in names[k::n_groups]} for k in range(n_groups)]
+                mine = groups.pop() if n_groups > n_dask else {}
+                pending = [client.submit(_render_staged, sink.plots, g, pure=False) for g in groups if g]
+                files["plots"] += [str(rd.path / name) for name in names]
             sink.finish_detector(summary, files)
+            if mine:
+                _render_staged(sink.plots, mine)
         except BaseException:
             sink.abort()
             raise
@@ -338,7 +390,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         # the first chunk result came; events: until the last was sunk; sink: time this process spent sinking;
         # chunks_before_cluster: chunks this process made while the cluster started
         timing = {"plan": t_plan, "cluster": t_cluster, "first_chunk": t_first, "events": t_events, "sink": t_sink,
-                  "chunks_before_cluster": n_local}
+                  "chunks_before_cluster": n_before}
         result = _conclude(card, rd, summary, files, False, t0, timing, wait=lambda: client.gather(pending))
         result.plan = plan
         return result

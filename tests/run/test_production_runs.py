@@ -162,6 +162,45 @@ def reco_arrays(path: Path) -> dict:
 
 
 @pytest.mark.slow
+def test_run_process_and_worker_share_the_chunks(serial, tmp_path, monkeypatch):
+    # --workers 2 is this process and one Dask worker: once the worker is up, this process makes the next chunk
+    # whenever no result is due and holds it until its turn. Its chunks are slowed down here, so that the worker
+    # makes some of them and results arrive out of order; the files are still the serial run's.
+    import threading
+
+    import generator.chunks
+    import generator.shards
+
+    up, made_here = threading.Event(), []
+    start, process = generator.shards._start_cluster, generator.chunks.process_chunk
+
+    def start_then_signal(*args):
+        client = start(*args)
+        up.set()
+        return client
+
+    def slow_process(ctx, index, spool=None):
+        assert up.wait(120)  # from the first chunk on, the worker takes part
+        made_here.append(index)
+        time.sleep(0.3)
+        return process(ctx, index, spool)
+
+    monkeypatch.setattr(generator.shards, "_start_cluster", start_then_signal)
+    monkeypatch.setattr(generator.chunks, "process_chunk", slow_process)
+    par = run_parallel(card(), tmp_path, workers=2)
+    n = len(par.summary["chunks"])
+    assert n >= 4 and par.summary["parallel"]["dask_workers"] == 1
+    assert par.summary["parallel"]["chunks_in_run_process"] == len(made_here)
+    assert 1 <= len(made_here) < n  # both processes made chunks
+    # this process made a chunk while an earlier one was on the worker (held until its turn)
+    assert made_here != list(range(len(made_here)))
+    assert root_arrays(Path(par.files["root"])) == root_arrays(Path(serial.files["root"]))
+    assert hepmc_events(Path(par.files["hepmc3"])) == hepmc_events(Path(serial.files["hepmc3"]))
+    assert par.summary["chunks"] == serial.summary["chunks"]
+    assert not (par.out_dir / ".spool").exists()
+
+
+@pytest.mark.slow
 def test_detector_and_plots_are_the_same_serial_parallel_and_from_dsgen_detect(tmp_path):
     # the detector runs on every chunk as it is made (random numbers keyed by the chunk), wherever the chunk is made:
     # a parallel run, a serial run and `dsgen detect` on the serial run's events.root give the same reco.root and
@@ -173,7 +212,7 @@ def test_detector_and_plots_are_the_same_serial_parallel_and_from_dsgen_detect(t
     text = CARD.format(n=3000, formats='["hepmc3", "root"]', plots="true") + '\n[detector]\nname = "miniboone"\n'
     c = parse_card(text)
     ser = run_card(c, out_dir=tmp_path / "s")
-    par = run_parallel(c, tmp_path / "p", workers=2, local_start=False)  # every chunk made on a worker
+    par = run_parallel(c, tmp_path / "p", workers=2, in_process=False)  # every chunk made on a worker
     assert par.summary["timing_s"]["chunks_before_cluster"] == 0
     assert len(ser.summary["chunks"]) > 2  # several chunks, hence several detector streams
     sr, pr = reco_arrays(ser.out_dir / "reco.root"), reco_arrays(par.out_dir / "reco.root")
