@@ -245,12 +245,7 @@ class RunSink:
         result.files = published
         summary_det = _jsonable(result.summary())
         (scratch / "detector_summary.json").write_text(json.dumps(summary_det, indent=2) + "\n")
-        moved = [str(self.rd.path / "reco.root")]
-        for f in sorted(p for p in scratch.rglob("*") if p.is_file()):
-            rel = f.relative_to(scratch)
-            self.rd.stage_file(f, rel)
-            moved.append(str(self.rd.path / rel))
-        summary_det["files"] = moved
+        summary_det["files"] = [str(self.rd.path / "reco.root"), *self.rd.stage_folder(scratch)]
         summary["detector"] = summary_det
         files["detector"] = str(self.rd.path)
 

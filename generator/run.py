@@ -377,12 +377,7 @@ def _detect(card, rd: RunDirectory, files: dict) -> dict:
         data = json.loads(summary_file.read_text())
         data.setdefault("extra", {})["input"] = det["extra"]["input"]
         summary_file.write_text(_dump(data))
-    moved = []
-    for f in sorted(p for p in scratch.rglob("*") if p.is_file()):
-        rel = f.relative_to(scratch)
-        rd.stage_file(f, rel)
-        moved.append(str(rd.path / rel))
-    det["files"] = moved
+    det["files"] = rd.stage_folder(scratch)
     return det
 
 

@@ -234,6 +234,17 @@ class RunDirectory:
         Path(source).replace(tmp)
         return tmp
 
+    def stage_folder(self, folder: Path) -> list[str]:
+        """Move every file under ``folder`` (e.g. the :meth:`scratch` folder a tool wrote into) into the run, at the
+        same relative path (published by :meth:`commit`); returns their published paths, sorted."""
+        folder = Path(folder)
+        published = []
+        for f in sorted(p for p in folder.rglob("*") if p.is_file()):
+            rel = f.relative_to(folder)
+            self.stage_file(f, rel)
+            published.append(str(self.path / rel))
+        return published
+
     def staged_path(self, relpath: str | os.PathLike) -> Path:
         """The ``*.part`` file staged for the output ``relpath`` (KeyError naming it when it was never staged)."""
         final = self.path / relpath
