@@ -321,26 +321,14 @@ class RootWriter:
 
     def write(self, blocks: Sequence[EventBlock]) -> None:
         """Append one chunk of events (GeV, cm, c*t in cm; weights in ``weight_unit``), in run order."""
-        blocks = [b for b in blocks if b.n_events]
-        for b in blocks:
-            check_topology(b)
-        first = self.tally.n_events
-        self.tally.add(blocks)
-        if not blocks:
+        columns, extra = _encode_blocks(blocks, self.tally, self.extra, self.chunk_size, self.tally.n_events)
+        if not columns:
             return
-        cols = info_columns(blocks)
-        if self.extra is None:
-            self.extra = cols
-        new = [c for c in cols if c not in self.extra]
-        if new:
-            msg = (f"info columns {new} are not among the events-tree columns {self.extra} fixed at the first "
-                   "chunk; declare them in run_info['info_columns']")
-            raise OutputError(msg)
+        self.extra = extra
         if self._events is None:
             self._make_events()
-        index = {n: i for i, n in enumerate(self.tally.names)}
-        for cols_chunk in _event_chunks(blocks, index, self.extra, self.chunk_size, first):
-            self._extend(self._events, cols_chunk)
+        for cols in columns:
+            self._extend(self._events, cols)
 
     def write_encoded(self, encoded: EncodedChunk) -> None:
         """Append a chunk encoded by :func:`encode_chunk` (on any process) from the same run header; the file equals
@@ -447,25 +435,36 @@ class EncodedChunk:
 _JAGGED = "jagged"
 
 
+def _encode_blocks(blocks: Sequence[EventBlock], tally: RunTally, extra: list[str] | None, chunk_size: int,
+                   first: int) -> tuple[list[dict], list[str]]:
+    """The one encoding of a chunk into the events-tree layout (RootWriter.write and encode_chunk): check the blocks'
+    topology, add them to ``tally``, and return their column dicts (at most ``chunk_size`` events each; ``first``:
+    the event_id of the first event that carries none) and the info columns (``extra``, or the blocks' own when None;
+    a block column outside ``extra`` raises OutputError)."""
+    blocks = [b for b in blocks if b.n_events]
+    for b in blocks:
+        check_topology(b)
+    tally.add(blocks)
+    cols = info_columns(blocks)
+    extra = cols if extra is None else extra
+    new = [c for c in cols if c not in extra]
+    if new:
+        msg = (f"info columns {new} are not among the events-tree columns {extra} (fixed by run_info['info_columns'] "
+               "or by the first chunk); declare them in run_info['info_columns']")
+        raise OutputError(msg)
+    index = {n: i for i, n in enumerate(tally.names)}
+    return (list(_event_chunks(blocks, index, extra, chunk_size, first)) if blocks else []), extra
+
+
 def encode_chunk(blocks: Sequence[EventBlock], run_info: Mapping, first: int = 0,
                  chunk_size: int = 50_000) -> EncodedChunk:
     """Encode one chunk of a run for :meth:`RootWriter.write_encoded` (``run_info``: the run header, with its
     ``channels`` and ``info_columns``; ``first``: number of events written before, the ``event_id`` of events that
     carry none). Same checks and columns as :meth:`RootWriter.write`."""
-    blocks = [b for b in blocks if b.n_events]
-    for b in blocks:
-        check_topology(b)
-    tally = RunTally(run_info).add(blocks)
-    sums = [float(np.sum(b.weight)) for b in blocks]
     extra = run_info.get("info_columns")
-    extra = info_columns(blocks) if extra is None else [str(c) for c in extra]
-    new = [c for c in info_columns(blocks) if c not in extra]
-    if new:
-        msg = (f"info columns {new} are not among the events-tree columns {extra} of the run header; declare them in "
-               "run_info['info_columns']")
-        raise OutputError(msg)
-    index = {n: i for i, n in enumerate(tally.names)}
-    cols = list(_event_chunks(blocks, index, extra, chunk_size, first)) if blocks else []
+    tally = RunTally(run_info)
+    cols, extra = _encode_blocks(blocks, tally, None if extra is None else [str(c) for c in extra], chunk_size, first)
+    sums = [float(np.sum(b.weight)) for b in blocks if b.n_events]
     return EncodedChunk(columns=cols, info_columns=extra, n_events=tally.n_events, block_weight_sums=sums,
                         units=tally.units, pdgs=tally.pdgs)
 
