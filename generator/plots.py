@@ -73,6 +73,16 @@ TITLES = {"E_N": "HNL energy", "theta_N": "HNL polar angle", "m_ee": "e+e- invar
           "vertex_zr": "HNL decay vertices (z, r_T)"}
 
 
+def load_plotting() -> None:
+    """Import the plotting libraries the PNGs need (matplotlib's Figure and Agg canvas, mplhep): about 0.7 s, paid
+    once per process. Rendering imports them itself; a parallel run calls this where a process would otherwise wait,
+    so that its PNGs start at once (generator.shards)."""
+    import importlib
+
+    for name in ("matplotlib.backends.backend_agg", "matplotlib.figure", "matplotlib.style", "mplhep"):
+        importlib.import_module(name)
+
+
 def _polar_deg(p: np.ndarray) -> np.ndarray:
     """Polar angle to +z of (..., 4) four-momenta (E, px, py, pz) in degrees."""
     return np.degrees(np.arctan2(np.hypot(p[..., 1], p[..., 2]), p[..., 3]))

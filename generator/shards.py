@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,11 +123,26 @@ def _dir_bytes(d: Path) -> int:
     return sum(f.stat().st_size for f in d.rglob("*") if f.is_file())
 
 
-def _render_staged(plots, paths: dict) -> None:
-    """Render the control plots whose PNGs are named in ``paths`` into those staged paths (a Dask task)."""
+def _render_staged(plots, paths: dict, claims: str | None = None, backward: bool = False) -> None:
+    """Render the control plots whose PNGs are named in ``paths`` into those staged paths (a Dask task).
+
+    ``claims``: a folder shared by the processes that draw them together. Each PNG is drawn only by the process that
+    claims it first, by creating ``claims``/<PNG name> exclusively (open mode "x", O_CREAT | O_EXCL: atomic, on a
+    shared file system too). Workers go through ``paths`` in order and the run's process ``backward`` from the end,
+    so the PNGs are shared by how fast each process gets to them, without a plan: going backward, the first PNG
+    already claimed (or a folder already removed: every worker is done) means all before it are claimed too.
+    """
     prefix = "control_"
-    names = [n[len(prefix):-len(".png")] for n in paths]
-    plots.render(lambda name: Path(paths[name]), prefix=prefix, names=names)
+    files = list(paths)[::-1] if backward else list(paths)
+    for file in files:
+        if claims is not None:
+            try:
+                Path(claims, file).open("x").close()  # exclusive creation
+            except (FileExistsError, FileNotFoundError):
+                if backward:
+                    return
+                continue
+        plots.render(lambda name, file=file: Path(paths[file]), prefix=prefix, names=[file[len(prefix):-len(".png")]])
 
 
 def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict, client=None) -> tuple[dict, list]:
@@ -231,6 +247,65 @@ def _start_cluster(stack, workers: int | None, scheduler: str | None, token: str
     return client
 
 
+class _Dispatch:
+    """Hands out a parallel run's chunks in run order: to the run's process (:meth:`claim`) or to the cluster
+    (:meth:`top_up`, at most ``window`` chunks submitted and not yet taken back with :meth:`pop`).
+
+    Two threads use it: the run's process, and the thread that starts the cluster, which connects it and submits the
+    first chunks as soon as the workers are warm, while the run's process may be in the middle of a chunk.
+    """
+
+    def __init__(self, n: int, spool: Path) -> None:
+        self.n, self.spool = n, str(spool)
+        self.next = 0  # chunks below are handed out
+        self.before = None  # chunks handed out (to the run's process) before the cluster was connected
+        self.client = self.job = None
+        self.window = 0
+        self._futures: dict = {}
+        self._lock = threading.Lock()
+
+    def connect(self, client, job, window: int) -> None:
+        with self._lock:
+            self.client, self.job, self.window, self.before = client, job, window, self.next
+        self.top_up()
+
+    def claim(self) -> int | None:
+        """The next chunk, for the run's process (None: all are handed out)."""
+        with self._lock:
+            if self.next >= self.n:
+                return None
+            self.next += 1
+            return self.next - 1
+
+    def top_up(self) -> None:
+        """Submit the next chunks to the cluster (once connected) until ``window`` are there."""
+        with self._lock:
+            while self.client is not None and self.next < self.n and len(self._futures) < self.window:
+                i = self.next
+                self._futures[i] = self.client.submit(_process_remote, self.job, i, self.spool, priority=-i,
+                                                      pure=False)
+                self.next += 1
+
+    def future(self, i: int):
+        """The future of chunk ``i`` on the cluster, or None."""
+        with self._lock:
+            return self._futures.get(i)
+
+    def pop(self, i: int):
+        with self._lock:
+            return self._futures.pop(i)
+
+
+def _release_cluster(client, futures: list, stack) -> None:
+    """Wait for the run's last tasks on the cluster (``futures``; None entries are skipped), then close ``stack``: the
+    client, its local cluster and the spool folder. Runs in a thread while the run's process finishes its own share
+    of the work, so that the cluster's shutdown (about 0.5 s) does not add to the run's time."""
+    try:
+        client.gather([f for f in futures if f is not None])
+    finally:
+        stack.close()
+
+
 def _cluster_size(client, started: int | None) -> int:
     """Number of Dask workers of ``client``'s cluster (``started``, or 1, if the scheduler lists none yet)."""
     return max(1, len(client.scheduler_info().get("workers", {})) or (started or 1))
@@ -268,6 +343,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
     from contextlib import ExitStack
 
     from generator.chunks import RunSink, load_spooled, make_context, make_detector, process_chunk
+    from generator.plots import load_plotting
     from generator.run import _finish_summary, run_header
 
     if card.run.n_shards > 1:
@@ -318,71 +394,96 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                     local.detector = sink.detector  # its process() leaves the stage unchanged
                 return process_chunk(local, i, spool)
 
-            # chunks below next_i are sunk, held (made here, waiting for their turn) or in ``futures`` (on the
-            # cluster); results are sunk strictly in run order. When this process makes chunks too, each worker has
-            # one chunk running and one queued (enough to stay busy while this process makes a chunk; more would
-            # leave this process idle at the end, waiting for a worker's queue), and at most MAX_HELD results wait
-            # here (memory: a few chunks; a worker's first chunk, which loads the compiled kernels, is slow)
-            client, futures, held, window = None, {}, {}, n
-            next_i = sink_i = n_here = n_before = 0
+            # chunks are handed out in run order (_Dispatch) and sunk strictly in run order: each is sunk, held (made
+            # here, waiting for its turn), on the cluster, or not handed out yet. When this process makes chunks too,
+            # it claims the next chunk whenever it is free (no result due), before each worker's queue is topped up to
+            # one chunk running and one queued (enough to stay busy while this process makes a chunk; more would leave
+            # this process idle at the end, waiting for a worker's queue). So the last chunks go to whoever is free
+            # first. At most MAX_HELD results wait here (memory: a few chunks; a worker's first chunk, which loads the
+            # compiled kernels, is slow).
+            dispatch = _Dispatch(n, spool)
+            integrations = [ch.integration for ch in plan.channels]
+
+            def connect() -> tuple:
+                """(in the cluster's thread, once it is up) send the job, submit the first chunks"""
+                client = starting.result()
+                size = _cluster_size(client, n_dask)
+                job = client.scatter(ChunkJob(card, integrations, header, token), broadcast=True)
+                dispatch.connect(client, job, 2 * size if (in_process and local_cluster) else n)
+                return client, size, time.perf_counter() - t0
+
+            connected = pool.submit(connect)
+            client, held, warm = None, {}, []
+            sink_i = n_here = 0
+            # this process draws PNGs at the end (the detector's, and a share of the control plots): it imports the
+            # plotting libraries while it waits for a result anyway
+            load_here = sink.detector is not None or (sink.plots is not None and in_process and local_cluster)
             while sink_i < n:
-                if client is None and starting.done():
-                    client, t_cluster, n_before = starting.result(), time.perf_counter() - t0, n_here
-                    n_dask = _cluster_size(client, n_dask)
-                    job = client.scatter(ChunkJob(card, [ch.integration for ch in plan.channels], header, token),
-                                         broadcast=True)
-                    window = 2 * n_dask if (in_process and local_cluster) else n
-                while client is not None and next_i < n and len(futures) < window:
-                    futures[next_i] = client.submit(_process_remote, job, next_i, str(spool), priority=-next_i,
-                                                    pure=False)
-                    next_i += 1
+                if client is None and connected.done():
+                    client, n_dask, t_cluster = connected.result()
                 if sink_i in held:
                     take(sink_i, held.pop(sink_i))
                     sink_i += 1
                     continue
-                here = in_process and (client is None or local_cluster)
-                if (sink_i not in futures or not futures[sink_i].done()) and here and next_i < n \
-                        and len(held) < MAX_HELD:
-                    i, next_i, n_here = next_i, next_i + 1, n_here + 1
-                    result = make_here(i)
-                    if i == sink_i:
-                        take(i, result)
+                due, mine = dispatch.future(sink_i), None
+                if in_process and (client is None or local_cluster) and len(held) < MAX_HELD \
+                        and (due is None or not due.done()):
+                    mine = dispatch.claim()
+                dispatch.top_up()
+                if client is not None and dispatch.next == n and sink.plots is not None and not warm:
+                    # every chunk is handed out: each worker imports the plotting libraries after its last chunk,
+                    # before it draws PNGs
+                    warm = [client.submit(load_plotting, pure=False, priority=-n, workers=[address],
+                                          allow_other_workers=True)
+                            for address in client.scheduler_info().get("workers", {})] or [None]  # [None]: none up
+                if mine is not None:
+                    n_here += 1
+                    result = make_here(mine)
+                    if mine == sink_i:
+                        take(mine, result)
                         sink_i += 1
                     else:
-                        held[i] = result
+                        held[mine] = result
                     continue
-                if sink_i not in futures:  # nothing to make here: wait for the cluster
-                    starting.result()
+                if dispatch.future(sink_i) is None:  # nothing to make here: wait for the cluster
+                    connected.result()
                     continue
-                future = futures.pop(sink_i)
+                future = dispatch.pop(sink_i)
+                if load_here and not future.done():
+                    load_plotting()
+                    load_here = False
                 path = Path(future.result())
                 future.release()
                 take(sink_i, load_spooled(path))
                 sink_i += 1
             if client is None:  # every chunk was made here before the cluster came up (it draws the PNGs)
-                client, t_cluster, n_before = starting.result(), time.perf_counter() - t0, n_here
-                n_dask = _cluster_size(client, n_dask)
+                client, n_dask, t_cluster = connected.result()
+            n_before = dispatch.before
             bar.close()
             t_events = time.perf_counter() - t0 - t_plan
             summary = _finish_summary(header, plan, 0, 1, sink.chunk_list(range(n)))
             summary["parallel"] = {"workers": n_dask + int(in_process and local_cluster), "dask_workers": n_dask,
                                    "scheduler": scheduler, "chunks": n, "chunks_in_run_process": n_here}
-            files = sink.close(summary)
-            pending, mine = [], {}
+            pending, paths, plot_files = [], {}, []
+            claims = spool / "png-claims"
             if sink.plots is not None:
-                # the PNGs are drawn on the cluster while this process finishes the detector (and then draws a
-                # share of them too, when it is one of the run's processes)
-                files["plots"] = _save_plots(sink.plots, rd, render=False)
+                # the workers draw the PNGs while this process closes the events files and finishes the detector;
+                # then this process draws those still undrawn too, from the end (_render_staged)
                 names = _plot_names(sink.plots)
                 paths = {name: str(rd.stage(name)) for name in names}
-                n_groups = n_dask + int(in_process and local_cluster)
-                groups = [{name: paths[name] for name in names[k::n_groups]} for k in range(n_groups)]
-                mine = groups.pop() if n_groups > n_dask else {}
-                pending = [client.submit(_render_staged, sink.plots, g, pure=False) for g in groups if g]
-                files["plots"] += [str(rd.path / name) for name in names]
+                claims.mkdir()
+                pending = [client.submit(_render_staged, sink.plots, paths, str(claims), pure=False, workers=[address],
+                                         allow_other_workers=True)
+                           for address in client.scheduler_info().get("workers", {})]
+                plot_files = [*_save_plots(sink.plots, rd, render=False), *(str(rd.path / name) for name in names)]
+            # the cluster is closed (and the spool removed) in the background once its last tasks are done
+            closing = pool.submit(_release_cluster, client, [*pending, *warm], stack)
+            files = sink.close(summary)
+            if plot_files:
+                files["plots"] = plot_files
             sink.finish_detector(summary, files)
-            if mine:
-                _render_staged(sink.plots, mine)
+            if paths:
+                _render_staged(sink.plots, paths, str(claims), backward=True)
         except BaseException:
             sink.abort()
             raise
@@ -391,7 +492,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         # chunks_before_cluster: chunks this process made while the cluster started
         timing = {"plan": t_plan, "cluster": t_cluster, "first_chunk": t_first, "events": t_events, "sink": t_sink,
                   "chunks_before_cluster": n_before}
-        result = _conclude(card, rd, summary, files, False, t0, timing, wait=lambda: client.gather(pending))
+        result = _conclude(card, rd, summary, files, False, t0, timing, wait=closing.result)
         result.plan = plan
         return result
 

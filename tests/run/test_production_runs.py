@@ -200,6 +200,34 @@ def test_run_process_and_worker_share_the_chunks(serial, tmp_path, monkeypatch):
     assert not (par.out_dir / ".spool").exists()
 
 
+def test_control_pngs_are_shared_by_claims(tmp_path):
+    # at the end of a parallel run the workers draw the control PNGs in order and the run's process from the end;
+    # each is drawn by the process that claims it first (exclusive creation of a claim file). Going backward, the
+    # first PNG already claimed ends this process's share; going forward, claimed ones are skipped.
+    from generator.plots import ControlPlots
+    from generator.shards import _plot_names, _render_staged
+
+    plots = ControlPlots({"weight_unit": "events"})
+    names = _plot_names(plots)
+    out, claims = tmp_path / "out", tmp_path / "claims"
+    out.mkdir()
+    claims.mkdir()
+    paths = {name: str(out / name) for name in names}
+    (claims / names[2]).touch()  # another process has claimed the third PNG
+    _render_staged(plots, paths, str(claims), backward=True)
+    assert sorted(p.name for p in out.iterdir()) == sorted(names[3:])
+    _render_staged(plots, paths, str(claims))  # forward: the first two, then nothing is left
+    assert sorted(p.name for p in out.iterdir()) == sorted(names[:2] + names[3:])
+    assert sorted(p.name for p in claims.iterdir()) == sorted(names)
+    # the claims folder is gone (every worker is done): the run's process draws nothing more
+    for p in claims.iterdir():
+        p.unlink()
+    claims.rmdir()
+    (out / names[-1]).unlink()
+    _render_staged(plots, paths, str(claims), backward=True)
+    assert not (out / names[-1]).exists()
+
+
 @pytest.mark.slow
 def test_detector_and_plots_are_the_same_serial_parallel_and_from_dsgen_detect(tmp_path):
     # the detector runs on every chunk as it is made (random numbers keyed by the chunk), wherever the chunk is made:
@@ -234,6 +262,11 @@ def test_detector_and_plots_are_the_same_serial_parallel_and_from_dsgen_detect(t
     assert d["expected_events_after"] == ser.summary["detector"]["expected_events_after"]
     assert {Path(f).name for f in d["files"]} >= {"reco.root", "cutflow.json", "detector_summary.json"}
     assert not (par.out_dir / ".spool").exists()
+    # every PNG (drawn by the worker and this process together) is there, complete, and listed
+    pngs = sorted(p.name for p in par.out_dir.glob("*.png"))
+    assert pngs == sorted(p.name for p in ser.out_dir.glob("*.png")) and len(pngs) >= 7
+    assert all((par.out_dir / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
+    assert {Path(f).name for f in par.files["plots"]} >= {p for p in pngs if p.startswith("control_")}
     # the events file alone reproduces the run's detector stage (its metadata lists the generation chunks)
     detect_main("miniboone", ser.out_dir, out_dir=tmp_path / "again")
     again = reco_arrays(tmp_path / "again" / "reco.root")
