@@ -184,35 +184,25 @@ def _merge_files(card, dirs: list[Path], rd: RunDirectory, summary: dict, client
 # ------------------------------------------------------------------------------------------------ parallel
 @dataclass(frozen=True)
 class ChunkJob:
-    """What a worker needs to process any chunk of a parallel run (sent once to every worker): the card, the seed-only
-    integrations and the header made by the run's process, and a token naming the run."""
+    """What a worker needs to process any chunk of a parallel run (sent once to every worker, ~0.2 MB): the card, and
+    the model, plan (channels with their seed-only integrations) and header made by the run's process, and a token
+    naming the run. Workers rebuild none of them."""
 
     card: object
-    integrations: list
+    model: object
+    plan: object
     header: dict
     token: str
 
     def context(self):
-        """The run's chunk context (generator.chunks.RunContext), rebuilt on the worker from the card (with the model
-        and channels :func:`_warm` built, when it ran here)."""
+        """The run's chunk context (generator.chunks.RunContext)."""
         from generator.chunks import make_context
 
-        model, specs = _MODELS.pop(self.token, None) or _model_and_channels(self.card)
-        plan = _plan(self.card, specs, self.integrations)
-        return make_context(self.card, model, plan, self.header)
+        return make_context(self.card, self.model, self.plan, self.header)
 
 
 #: chunk contexts built on this process (a Dask worker), by run token: built once per run, not per chunk.
 _CONTEXTS: dict = {}
-#: model and channels built by the warm-up on this process, by run token.
-_MODELS: dict = {}
-
-
-def _model_and_channels(card) -> tuple:
-    from generator.model.model import Model
-
-    model = Model(card.parameters())
-    return model, build_channels(card, model)
 
 
 def _process_remote(job: ChunkJob, index: int, spool: str) -> str:
@@ -226,24 +216,21 @@ def _process_remote(job: ChunkJob, index: int, spool: str) -> str:
     return str(spool_result(process_chunk(ctx, index, Path(spool)), Path(spool)))
 
 
-def _warm(token: str, card) -> None:
-    """Import the modules a chunk needs and build the run's model and channels (on every worker, while the run's
-    process integrates)."""
+def _warm() -> None:
+    """Import the modules a chunk needs (on every worker, while the run's process integrates)."""
     import importlib
 
     for name in ("detectors", "generator.chunks", "generator.io.hepmc", "generator.io.root", "generator.plots",
                  "generator.decay"):
         importlib.import_module(name)
-    _MODELS.clear()
-    _MODELS[token] = _model_and_channels(card)
 
 
-def _start_cluster(stack, workers: int | None, scheduler: str | None, token: str, card):
+def _start_cluster(stack, workers: int | None, scheduler: str | None):
     """Start (or connect to) the cluster, closed with ``stack``, and warm its workers; returns the client."""
     from generator.parallel import dask_client
 
     client = stack.enter_context(dask_client(workers=None if scheduler else workers, scheduler=scheduler))
-    client.run(_warm, token, card)
+    client.run(_warm)
     return client
 
 
@@ -362,7 +349,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         stack.callback(shutil.rmtree, spool, ignore_errors=True)
         # the cluster starts (and its workers import) while this process integrates
         token = uuid.uuid4().hex
-        starting = pool.submit(_start_cluster, stack, n_dask, scheduler, token, card)
+        starting = pool.submit(_start_cluster, stack, n_dask, scheduler)
         from generator.model.model import Model
 
         model = Model(card.parameters())
@@ -402,13 +389,12 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
             # first. At most MAX_HELD results wait here (memory: a few chunks; a worker's first chunk, which loads the
             # compiled kernels, is slow).
             dispatch = _Dispatch(n, spool)
-            integrations = [ch.integration for ch in plan.channels]
 
             def connect() -> tuple:
                 """(in the cluster's thread, once it is up) send the job, submit the first chunks"""
                 client = starting.result()
                 size = _cluster_size(client, n_dask)
-                job = client.scatter(ChunkJob(card, integrations, header, token), broadcast=True)
+                job = client.scatter(ChunkJob(card, model, plan, header, token), broadcast=True)
                 dispatch.connect(client, job, 2 * size if (in_process and local_cluster) else n)
                 return client, size, time.perf_counter() - t0
 
