@@ -1,6 +1,7 @@
 """End-to-end benchmark of `dsgen run` on the default card: events/s and peak memory, serial and with workers.
 
-Usage: ``python bench/bench_run.py [--events 100000,1000000] [--workers 1,2] [--card miniboone_bp_b]``.
+Usage: ``python bench/bench_run.py [--events 100000,1000000] [--workers 1,2] [--repeat R] [--ceiling]
+[--card miniboone_bp_b]``.
 
 Each configuration runs `dsgen run CARD -n N --out TMP --no-progress [--workers W]` in a child process; the peak
 memory is the largest sum of the resident set sizes of that process and all its descendants (the Dask scheduler
@@ -59,6 +60,15 @@ def run_once(card: str, n: int, workers: int, extra: list[str]) -> dict:
             "output_MB": size / 1e6}
 
 
+def ceiling(card: str) -> float:
+    """2/k, the chunk phase's ceiling of a two-process speed-up at this moment (bench/bench_cores.py, one round)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_cores import run_side_by_side
+
+    (alone,) = run_side_by_side(1, card, 6)
+    return 2 / (statistics.mean(run_side_by_side(2, card, 6)) / alone)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", default="100000,1000000")
@@ -67,9 +77,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="rounds; each round runs every worker count in turn, so a slow spell of a shared machine "
                          "hits serial and parallel alike (the speed-up is the median over rounds)")
     ap.add_argument("--card", default="miniboone_bp_b")
+    ap.add_argument("--ceiling", action="store_true",
+                    help="after each round, measure what two cores give at that moment (bench/bench_cores.py: the same "
+                         "chunks made by one process alone and by two side by side, slow-down k) and report the "
+                         "round's speed-up beside the chunk phase's ceiling 2/k")
     ap.add_argument("extra", nargs="*", help="further dsgen run options")
     args = ap.parse_args(argv)
-    rows = []
+    rows, ceilings = [], {}
     print(f"{'events':>9} {'workers':>8} {'round':>6} {'wall [s]':>9} {'events/s':>10} {'peak [MB]':>10} "
           f"{'output [MB]':>12}")
     for n in (int(float(x)) for x in args.events.split(",")):
@@ -80,17 +94,25 @@ def main(argv: list[str] | None = None) -> int:
                 rows.append(r)
                 print(f"{r['events']:>9} {r['workers']:>8} {rnd:>6} {r['wall_s']:>9.1f} {r['events_per_s']:>10.0f} "
                       f"{r['peak_MB']:>10.0f} {r['output_MB']:>12.0f}", flush=True)
+            if args.ceiling:
+                ceilings[(n, rnd)] = ceiling(args.card)
+                print(f"{'':>9} {'':>8} {rnd:>6} two cores now: ceiling {ceilings[(n, rnd)]:.2f}x", flush=True)
     for n in sorted({r["events"] for r in rows}):
         for w in sorted({r["workers"] for r in rows if r["workers"] > 1}):
-            ratios = []
+            ratios, shares = [], []
             for rnd in range(args.repeat):
                 t = {r["workers"]: r["wall_s"] for r in rows if r["events"] == n and r["round"] == rnd}
                 if 1 in t and w in t:
                     ratios.append(t[1] / t[w])
+                    if (n, rnd) in ceilings:
+                        shares.append(ratios[-1] / ceilings[(n, rnd)])
             if ratios:
-                ratios.sort()
                 print(f"speed-up at {n} events with {w} workers: median {statistics.median(ratios):.2f}x "
-                      f"(rounds: {', '.join(f'{x:.2f}' for x in ratios)})")
+                      f"(rounds: {', '.join(f'{x:.2f}' for x in sorted(ratios))})")
+            if shares:
+                print(f"  of the two-core ceiling measured after each round: median {statistics.median(shares):.2f} "
+                      f"(rounds: {', '.join(f'{x:.2f}' for x in sorted(shares))}); ceilings: "
+                      f"{', '.join(f'{ceilings[(n, rnd)]:.2f}x' for rnd in range(args.repeat))}")
     return 0
 
 

@@ -399,7 +399,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                 return client, size, time.perf_counter() - t0
 
             connected = pool.submit(connect)
-            client, held, warm = None, {}, []
+            client, held, preload = None, {}, []
             sink_i = n_here = 0
             # this process draws PNGs at the end (the detector's, and a share of the control plots): it imports the
             # plotting libraries while it waits for a result anyway
@@ -416,10 +416,10 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                         and (due is None or not due.done()):
                     mine = dispatch.claim()
                 dispatch.top_up()
-                if client is not None and dispatch.next == n and sink.plots is not None and not warm:
+                if client is not None and dispatch.next == n and sink.plots is not None and not preload:
                     # every chunk is handed out: each worker imports the plotting libraries after its last chunk,
                     # before it draws PNGs
-                    warm = [client.submit(load_plotting, pure=False, priority=-n, workers=[address],
+                    preload = [client.submit(load_plotting, pure=False, priority=-n, workers=[address],
                                           allow_other_workers=True)
                             for address in client.scheduler_info().get("workers", {})] or [None]  # [None]: none up
                 if mine is not None:
@@ -463,7 +463,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                            for address in client.scheduler_info().get("workers", {})]
                 plot_files = [*_save_plots(sink.plots, rd, render=False), *(str(rd.path / name) for name in names)]
             # the cluster is closed (and the spool removed) in the background once its last tasks are done
-            closing = pool.submit(_release_cluster, client, [*pending, *warm], stack)
+            closing = pool.submit(_release_cluster, client, [*pending, *preload], stack)
             files = sink.close(summary)
             if plot_files:
                 files["plots"] = plot_files
@@ -478,7 +478,15 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         # chunks_before_cluster: chunks this process made while the cluster started
         timing = {"plan": t_plan, "cluster": t_cluster, "first_chunk": t_first, "events": t_events, "sink": t_sink,
                   "chunks_before_cluster": n_before}
-        result = _conclude(card, rd, summary, files, False, t0, timing, wait=closing.result)
+        def finish_plots() -> None:
+            """(before the commit) the workers' last tasks are done; a PNG no process drew (no worker was listed) is
+            drawn here (its staged file is still the empty one RunDirectory.stage made)"""
+            closing.result()
+            missing = {name: path for name, path in paths.items() if Path(path).stat().st_size == 0}
+            if missing:
+                _render_staged(sink.plots, missing)
+
+        result = _conclude(card, rd, summary, files, False, t0, timing, wait=finish_plots)
         result.plan = plan
         return result
 

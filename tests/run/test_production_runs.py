@@ -229,6 +229,19 @@ def test_control_pngs_are_shared_by_claims(tmp_path):
 
 
 @pytest.mark.slow
+def test_pngs_are_drawn_when_the_scheduler_lists_no_worker(tmp_path, monkeypatch):
+    # the workers' PNG tasks are pinned to the workers the scheduler lists; when it lists none (e.g. they left), the
+    # run's process draws every PNG itself before the commit
+    import distributed
+
+    monkeypatch.setattr(distributed.Client, "scheduler_info", lambda self, **kw: {"workers": {}})
+    par = run_parallel(card(plots="true"), tmp_path, workers=2)
+    pngs = sorted(p.name for p in par.out_dir.glob("control_*.png"))
+    assert len(pngs) == 7 and all((par.out_dir / p).read_bytes().startswith(b"\x89PNG") for p in pngs)
+    assert not (par.out_dir / ".spool").exists()
+
+
+@pytest.mark.slow
 def test_detector_and_plots_are_the_same_serial_parallel_and_from_dsgen_detect(tmp_path):
     # the detector runs on every chunk as it is made (random numbers keyed by the chunk), wherever the chunk is made:
     # a parallel run, a serial run and `dsgen detect` on the serial run's events.root give the same reco.root and
