@@ -403,7 +403,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
             sink_i = n_here = 0
             # this process draws PNGs at the end (the detector's, and a share of the control plots): it imports the
             # plotting libraries while it waits for a result anyway
-            load_here = sink.detector is not None or (sink.plots is not None and in_process and local_cluster)
+            load_here = sink.detector is not None or sink.plots is not None
             while sink_i < n:
                 if client is None and connected.done():
                     client, n_dask, t_cluster = connected.result()
@@ -420,8 +420,8 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                     # every chunk is handed out: each worker imports the plotting libraries after its last chunk,
                     # before it draws PNGs
                     preload = [client.submit(load_plotting, pure=False, priority=-n, workers=[address],
-                                          allow_other_workers=True)
-                            for address in client.scheduler_info().get("workers", {})] or [None]  # [None]: none up
+                                             allow_other_workers=True)
+                               for address in client.scheduler_info().get("workers", {})] or [None]  # [None]: none up
                 if mine is not None:
                     n_here += 1
                     result = make_here(mine)
@@ -478,6 +478,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         # chunks_before_cluster: chunks this process made while the cluster started
         timing = {"plan": t_plan, "cluster": t_cluster, "first_chunk": t_first, "events": t_events, "sink": t_sink,
                   "chunks_before_cluster": n_before}
+
         def finish_plots() -> None:
             """(before the commit) the workers' last tasks are done; a PNG no process drew (no worker was listed) is
             drawn here (its staged file is still the empty one RunDirectory.stage made)"""
