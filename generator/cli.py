@@ -21,6 +21,7 @@ Every command is a thin wrapper around a function that can be called from Python
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 
@@ -293,5 +294,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
 
+def console() -> int:
+    """The ``dsgen`` command (console script, ``python -m generator``): :func:`main`, then a quick exit.
+
+    When main returns, every output is written, closed and published. Freezing the heap (gc.freeze) then spares the
+    interpreter's final full garbage collection of the objects a run leaves behind (compiled kernels, arrays, plot
+    state), which is all its exit costs: measured after a run, 0.75 s of exit without, 0.1 s with. Tests and other
+    Python callers use main(), which leaves the garbage collector alone.
+    """
+    code = main()
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":  # python -m generator.cli (same as python -m generator, dsgen)
-    sys.exit(main())
+    sys.exit(console())

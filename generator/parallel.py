@@ -10,6 +10,7 @@ files there.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 from collections.abc import Iterator
 
@@ -73,6 +74,9 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
     client = Client(cluster)
     try:
         yield client
+        # a worker process exits without a final garbage collection of what its tasks left behind (compiled kernels,
+        # arrays, plot state), which is most of the time closing it takes: measured 0.5 s with, 0.1 s without
+        client.run(gc.freeze)
     finally:
         client.close()
         cluster.close()

@@ -236,10 +236,16 @@ def _start_cluster(stack, workers: int | None, scheduler: str | None):
 
 class _Dispatch:
     """Hands out a parallel run's chunks in run order: to the run's process (:meth:`claim`) or to the cluster
-    (:meth:`top_up`, at most ``window`` chunks submitted and not yet taken back with :meth:`pop`).
+    (:meth:`top_up`).
 
-    Two threads use it: the run's process, and the thread that starts the cluster, which connects it and submits the
-    first chunks as soon as the workers are warm, while the run's process may be in the middle of a chunk.
+    The cluster has at most ``window`` chunks submitted and not done, and at most ``window + MAX_HELD`` not yet taken
+    back with :meth:`pop` (the others are done and wait in the spool for their turn). When a chunk is done on the
+    cluster, the next is submitted at once from Dask's callback thread, so a worker never waits for the run's process
+    (which may be in the middle of a chunk of its own) to give it work; and no chunk waits queued on a worker while
+    the run's process is free to make it, so the last chunks go to whoever is free first.
+
+    Three threads use it: the run's process; the thread that starts the cluster, which connects it and submits the
+    first chunks as soon as the workers are warm; and Dask's callback thread.
     """
 
     def __init__(self, n: int, spool: Path) -> None:
@@ -248,13 +254,20 @@ class _Dispatch:
         self.before = None  # chunks handed out (to the run's process) before the cluster was connected
         self.client = self.job = None
         self.window = 0
-        self._futures: dict = {}
+        self.running = 0  # chunks submitted to the cluster and not done
+        self.stopped = False
+        self._futures: dict = {}  # chunk -> future, until popped
         self._lock = threading.Lock()
 
     def connect(self, client, job, window: int) -> None:
         with self._lock:
             self.client, self.job, self.window, self.before = client, job, window, self.next
         self.top_up()
+
+    def stop(self) -> None:
+        """Submit nothing more (the run has failed)."""
+        with self._lock:
+            self.stopped = True
 
     def claim(self) -> int | None:
         """The next chunk, for the run's process (None: all are handed out)."""
@@ -265,13 +278,22 @@ class _Dispatch:
             return self.next - 1
 
     def top_up(self) -> None:
-        """Submit the next chunks to the cluster (once connected) until ``window`` are there."""
+        """Submit the next chunks to the cluster (once connected) while the window has room."""
         with self._lock:
-            while self.client is not None and self.next < self.n and len(self._futures) < self.window:
+            while (self.client is not None and not self.stopped and self.next < self.n and self.running < self.window
+                   and len(self._futures) < self.window + MAX_HELD):
                 i = self.next
-                self._futures[i] = self.client.submit(_process_remote, self.job, i, self.spool, priority=-i,
-                                                      pure=False)
+                self._futures[i] = future = self.client.submit(_process_remote, self.job, i, self.spool,
+                                                               priority=-i, pure=False)
                 self.next += 1
+                self.running += 1
+                future.add_done_callback(self._done)
+
+    def _done(self, _future) -> None:
+        """(Dask's callback thread) a chunk is done on the cluster, or failed: submit the next."""
+        with self._lock:
+            self.running -= 1
+        self.top_up()
 
     def future(self, i: int):
         """The future of chunk ``i`` on the cluster, or None."""
@@ -357,6 +379,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         header = run_header(card, model, plan, argv or sys.argv)
         t_plan = time.perf_counter() - t0
         sink = RunSink(card, plan, header, rd, encoded=True, detector=make_detector(card, header))
+        dispatch = None
         try:
             n = len(plan.tasks)
             bar = _progress(card, sum(t.size for t in plan.tasks), f"events {card.name}")
@@ -383,11 +406,10 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
 
             # chunks are handed out in run order (_Dispatch) and sunk strictly in run order: each is sunk, held (made
             # here, waiting for its turn), on the cluster, or not handed out yet. When this process makes chunks too,
-            # it claims the next chunk whenever it is free (no result due), before each worker's queue is topped up to
-            # one chunk running and one queued (enough to stay busy while this process makes a chunk; more would leave
-            # this process idle at the end, waiting for a worker's queue). So the last chunks go to whoever is free
-            # first. At most MAX_HELD results wait here (memory: a few chunks; a worker's first chunk, which loads the
-            # compiled kernels, is slow).
+            # it claims the next chunk whenever it is free (no result due), and each worker has one chunk at a time
+            # and gets the next the moment it is done. So no process waits for work, and the last chunks go to
+            # whoever is free first. At most MAX_HELD results wait here (memory: a few chunks; a worker's first chunk,
+            # which loads the compiled kernels, is slow).
             dispatch = _Dispatch(n, spool)
 
             def connect() -> tuple:
@@ -395,7 +417,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
                 client = starting.result()
                 size = _cluster_size(client, n_dask)
                 job = client.scatter(ChunkJob(card, model, plan, header, token), broadcast=True)
-                dispatch.connect(client, job, 2 * size if (in_process and local_cluster) else n)
+                dispatch.connect(client, job, size if (in_process and local_cluster) else n)
                 return client, size, time.perf_counter() - t0
 
             connected = pool.submit(connect)
@@ -471,6 +493,8 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
             if paths:
                 _render_staged(sink.plots, paths, str(claims), backward=True)
         except BaseException:
+            if dispatch is not None:
+                dispatch.stop()
             sink.abort()
             raise
         # plan: integration and header (this process); cluster: when the workers were up and warm; first_chunk: when

@@ -200,6 +200,32 @@ def test_run_process_and_worker_share_the_chunks(serial, tmp_path, monkeypatch):
     assert not (par.out_dir / ".spool").exists()
 
 
+@pytest.mark.slow
+def test_worker_gets_its_next_chunk_while_the_run_process_is_busy(serial, tmp_path, monkeypatch):
+    # a worker has one chunk at a time and gets the next the moment it is done (from Dask's callback thread), not
+    # when the run's process next looks: here the run's process stays inside its first chunk until the worker has
+    # spooled three results. Were the worker fed only by the run's process, it would stop after the chunks it was
+    # given at the start and this would time out.
+    import generator.chunks
+
+    process, spooled = generator.chunks.process_chunk, []
+
+    def blocking_process(ctx, index, spool=None):
+        if not spooled:
+            deadline = time.monotonic() + 60
+            while len(list(Path(spool).glob("chunk_*.pkl"))) < 3 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            spooled.append(len(list(Path(spool).glob("chunk_*.pkl"))))
+        return process(ctx, index, spool)
+
+    monkeypatch.setattr(generator.chunks, "process_chunk", blocking_process)
+    par = run_parallel(card(), tmp_path, workers=2)
+    assert spooled[0] >= 3
+    assert root_arrays(Path(par.files["root"])) == root_arrays(Path(serial.files["root"]))
+    assert hepmc_event_bytes(Path(par.files["hepmc3"])) == hepmc_event_bytes(Path(serial.files["hepmc3"]))
+    assert not (par.out_dir / ".spool").exists()
+
+
 def test_control_pngs_are_shared_by_claims(tmp_path):
     # at the end of a parallel run the workers draw the control PNGs in order and the run's process from the end;
     # each is drawn by the process that claims it first (exclusive creation of a claim file). Going backward, the
