@@ -118,15 +118,13 @@ class RunPlan:
 
 def plan_run(specs: Sequence, *, seed: int, n_events: int, allocation: str = "total", weighted: bool = False,
              n_adapt: int = 10, evals_per_iter: int = 20000, chunk_size: int = STREAM_CHUNK_EVENTS,
-             progress: bool = False, on_channel=None, integrations: Sequence[Integration] | None = None) -> RunPlan:
+             progress: bool = False, on_channel=None) -> RunPlan:
     """Integrate every channel (seed-only) and lay out the run's chunks.
 
     specs : ChannelSpec list (order fixes the channel indices, hence the random streams).
     n_events : total events of the run (allocation "total") or events per channel ("per_channel"); for weighted runs
         the same numbers count sampled points.
     on_channel : optional callback(name) after each channel is integrated (progress reporting).
-    integrations : the channels' integrations when already done (e.g. by the parent of a parallel run, so that its
-        shards do not repeat them); they must come from ``plan_run`` with the same specs and seed.
     """
     if allocation not in ALLOCATIONS:
         msg = f"allocation = {allocation!r}: allowed {ALLOCATIONS}"
@@ -134,19 +132,12 @@ def plan_run(specs: Sequence, *, seed: int, n_events: int, allocation: str = "to
     if n_events <= 0:
         msg = f"n_events = {n_events}: must be > 0"
         raise ValueError(msg)
-    if integrations is not None:
-        names = [i.process for i in integrations]
-        if names != [s.process.name for s in specs]:
-            msg = f"integrations of {names} do not match the channels {[s.process.name for s in specs]}"
-            raise ValueError(msg)
-        integs = list(integrations)
-    else:
-        integs = []
-        for k, spec in enumerate(specs):
-            integs.append(integrate(spec.process, seed, channel=k, n_adapt=n_adapt, evals_per_iter=evals_per_iter,
-                                    progress=progress))
-            if on_channel is not None:
-                on_channel(spec.name)
+    integs = []
+    for k, spec in enumerate(specs):
+        integs.append(integrate(spec.process, seed, channel=k, n_adapt=n_adapt, evals_per_iter=evals_per_iter,
+                                progress=progress))
+        if on_channel is not None:
+            on_channel(spec.name)
     rates = np.array([i.rate for i in integs])
     if allocation == "total":
         counts = allocate_events(rates, n_events)

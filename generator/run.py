@@ -301,12 +301,11 @@ def run_card(card, out_dir: str | Path | None = None, write: bool = True, *, ove
     return result
 
 
-def _plan(card, specs, integrations=None) -> RunPlan:
+def _plan(card, specs) -> RunPlan:
     rc = card.run
-    bar = _progress(card, len(specs) if integrations is None else 0, f"integrate {card.name}")
+    bar = _progress(card, len(specs), f"integrate {card.name}")
     plan = plan_run(specs, seed=rc.seed, n_events=rc.events, allocation=rc.allocation, weighted=rc.weighted,
-                    n_adapt=rc.n_adapt, evals_per_iter=rc.evals_per_iter,
-                    on_channel=lambda name: bar.update(1), integrations=integrations)
+                    n_adapt=rc.n_adapt, evals_per_iter=rc.evals_per_iter, on_channel=lambda name: bar.update(1))
     bar.close()
     return plan
 
