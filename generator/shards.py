@@ -507,9 +507,9 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
 
         def finish_plots() -> None:
             """(before the commit) the workers' last tasks are done; a PNG no process drew (no worker was listed) is
-            drawn here (its staged file is still the empty one RunDirectory.stage made)"""
+            drawn here (its staged file does not exist: RunDirectory.stage creates none)"""
             closing.result()
-            missing = {name: path for name, path in paths.items() if Path(path).stat().st_size == 0}
+            missing = {name: path for name, path in paths.items() if not Path(path).is_file()}
             if missing:
                 _render_staged(sink.plots, missing)
 

@@ -39,6 +39,25 @@ def _new_temp(final: Path) -> Path:
     raise FileExistsError(msg)
 
 
+def _temp_name(final: Path, taken=()) -> Path:
+    """A hidden temporary name ``.<name>.<random>.part`` next to ``final`` that no file has (nor is in ``taken``), for
+    a writer that creates the file itself (generator.io.rundir.RunDirectory.stage; the directory is locked, so no
+    other process stages names there).
+
+    The file is deliberately not created here. A writer opens its path with truncation (std::ofstream, uproot,
+    ``open(..., "w")``), and truncating an existing file marks it, on ext4 (mount option auto_da_alloc, the default),
+    as one being replaced: closing it then starts the write-back of all its data to disk, in the closing process.
+    Measured on this project's machine: closing a 1.5 GB file took 0.9-1.0 s when it had been created empty first and
+    0.000 s when the writer created it. The data reach the disk the usual way, in the kernel's background write-back.
+    """
+    for _ in range(100):
+        tmp = final.with_name(f".{final.name}.{secrets.token_hex(6)}{PART_SUFFIX}")
+        if tmp not in taken and not os.path.lexists(tmp):
+            return tmp
+    msg = f"could not find a free temporary name next to {final}"
+    raise FileExistsError(msg)
+
+
 def _fsync_path(path: Path) -> None:
     """Flush a closed file's data to disk (no-op where the OS does not allow it)."""
     try:

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from generator.errors import RunDirectoryBusyError, RunDirectoryError
-from generator.io.atomic import PART_SUFFIX, _fsync_dir, _new_temp
+from generator.io.atomic import PART_SUFFIX, _fsync_dir, _new_temp, _temp_name
 
 LOCK_NAME = ".dsgen.lock"
 MANIFEST_NAME = ".dsgen-run.json"
@@ -214,10 +214,12 @@ class RunDirectory:
 
     # ------------------------------------------------------------------ staging and commit
     def stage(self, relpath: str | os.PathLike) -> Path:
-        """A new ``*.part`` file for the output ``relpath`` (relative to the directory); renamed by :meth:`commit`."""
+        """A new ``*.part`` path for the output ``relpath`` (relative to the directory), renamed by :meth:`commit`. The
+        file is not created: its writer creates it (generator.io.atomic._temp_name says why), and :meth:`commit`
+        refuses a staged output that no writer created."""
         final = self.path / relpath
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = _new_temp(final)
+        tmp = _temp_name(final, taken=set(self._staged.values()))
         self._staged[final] = tmp
         return tmp
 
@@ -257,7 +259,7 @@ class RunDirectory:
         """Rename every staged file to its final name, then write the manifest (the run is complete)."""
         for final, tmp in self._staged.items():
             if not tmp.exists():
-                msg = f"staged output {tmp} vanished before it could become {final}"
+                msg = f"staged output {tmp} was not written (or vanished) before it could become {final}"
                 raise RunDirectoryError(msg)
             tmp.replace(final)
             self.files.append(str(final.relative_to(self.path)))

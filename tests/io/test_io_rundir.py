@@ -38,6 +38,22 @@ def test_commit_publishes_all_files_and_a_manifest(tmp_path):
     assert man["files"] == ["events.root", "plots/a.png"] and man["seed"] == 1
 
 
+def test_staged_paths_are_left_for_their_writers_to_create(tmp_path):
+    # a writer that truncates a file created empty beforehand makes ext4 write the whole file back when it is closed
+    # (generator.io.atomic._temp_name); so stage() only names distinct hidden .part paths, and commit() refuses an
+    # output that no writer created
+    d = tmp_path / "run"
+    with RunDirectory(d) as rd:
+        paths = [rd.stage("events.hepmc3") for _ in range(50)]
+        assert len(set(paths)) == 50
+        assert all(p.name.startswith(".events.hepmc3.") and p.name.endswith(".part") for p in paths)
+        assert not any(p.exists() for p in paths)
+        never_written = r"staged output .*\.part was not written .* become .*/run/events\.hepmc3$"
+        with pytest.raises(RunDirectoryError, match=never_written):
+            rd.commit()
+    assert _listing(d) == []
+
+
 def test_exception_leaves_nothing(tmp_path):
     d = tmp_path / "run"
     def failing_run():
