@@ -205,10 +205,12 @@ def test_worker_gets_its_next_chunk_while_the_run_process_is_busy(serial, tmp_pa
     # a worker has one chunk at a time and gets the next the moment it is done (from Dask's callback thread), not
     # when the run's process next looks: here the run's process stays inside its first chunk until the worker has
     # spooled three results. Were the worker fed only by the run's process, it would stop after the chunks it was
-    # given at the start and this would time out.
+    # given at the start and this would time out. Dask's threads get the GIL promptly from the busy run's process: its
+    # switch interval is CLIENT_SWITCH_INTERVAL_S while it holds the client, and back to what it was afterwards.
     import generator.chunks
+    from generator.parallel import CLIENT_SWITCH_INTERVAL_S
 
-    process, spooled = generator.chunks.process_chunk, []
+    process, spooled, intervals = generator.chunks.process_chunk, [], []
 
     def blocking_process(ctx, index, spool=None):
         if not spooled:
@@ -216,11 +218,16 @@ def test_worker_gets_its_next_chunk_while_the_run_process_is_busy(serial, tmp_pa
             while len(list(Path(spool).glob("chunk_*.pkl"))) < 3 and time.monotonic() < deadline:
                 time.sleep(0.05)
             spooled.append(len(list(Path(spool).glob("chunk_*.pkl"))))
+            intervals.append(sys.getswitchinterval())
         return process(ctx, index, spool)
 
     monkeypatch.setattr(generator.chunks, "process_chunk", blocking_process)
+    before = sys.getswitchinterval()
+    assert before > CLIENT_SWITCH_INTERVAL_S  # CPython's default, 5 ms
     par = run_parallel(card(), tmp_path, workers=2)
     assert spooled[0] >= 3
+    assert intervals == [CLIENT_SWITCH_INTERVAL_S]
+    assert sys.getswitchinterval() == before
     assert root_arrays(Path(par.files["root"])) == root_arrays(Path(serial.files["root"]))
     assert hepmc_event_bytes(Path(par.files["hepmc3"])) == hepmc_event_bytes(Path(serial.files["hepmc3"]))
     assert not (par.out_dir / ".spool").exists()
