@@ -233,6 +233,29 @@ def test_worker_gets_its_next_chunk_while_the_run_process_is_busy(serial, tmp_pa
     assert not (par.out_dir / ".spool").exists()
 
 
+def test_warm_workers_unpickle_the_job_without_importing(tmp_path):
+    # the warm-up imports every module the job (card, model, plan) needs, so a worker that receives it imports nothing
+    # more of this package; this fails when a new module of the model or of a production is left out of the warm-up
+    import pickle
+
+    from generator.model.model import Model
+    from generator.run import _plan, build_channels, run_header
+    from generator.shards import ChunkJob, warm_modules
+
+    c = card()
+    model = Model(c.parameters())
+    plan = _plan(c, build_channels(c, model))
+    job = tmp_path / "job.pkl"
+    job.write_bytes(pickle.dumps(ChunkJob(c, model, plan, run_header(c, model, plan, ["test"]), "token")))
+    modules = warm_modules(c)
+    assert "generator.processes.upscattering" in modules
+    code = (f"import importlib, pickle, sys\nfor m in {modules!r}: importlib.import_module(m)\n"
+            f"before = set(sys.modules)\npickle.loads(open({str(job)!r}, 'rb').read())\n"
+            "print(sorted(m for m in set(sys.modules) - before if m.split('.')[0] in ('generator', 'detectors')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]"
+
+
 def test_control_pngs_are_shared_by_claims(tmp_path):
     # at the end of a parallel run the workers draw the control PNGs in order and the run's process from the end;
     # each is drawn by the process that claims it first (exclusive creation of a claim file). Going backward, the
