@@ -45,7 +45,7 @@ WORKER_CONFIG = {
 #: is HepMC3 writing through pyhepmc) hands the GIL over only when the switch interval has passed. Measured on 2 cores
 #: with a busy main thread: scattering 0.2 MB to one worker took 29-453 ms and a one-task round trip 107-587 ms at
 #: 5 ms, 11-13 ms and 16-22 ms at 0.5 ms (5-7 ms and 8-15 ms with an idle main thread). In a 1e6-event
-#: `dsgen run --workers 2` the worker waited 1.1-1.3 s in all between its chunks at 5 ms, 0.3 s at 0.5 ms. A shorter
+#: `dsgen run --workers 2` the worker waited 1.1-1.3 s in all between its chunks at 5 ms, 0.3-0.6 s at 0.5 ms. A shorter
 #: interval costs nothing while no other thread wants the GIL.
 CLIENT_SWITCH_INTERVAL_S = 0.0005
 
