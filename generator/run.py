@@ -100,15 +100,20 @@ def _allocation_text(s: dict) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ building blocks
+def card_productions(card) -> list:
+    """The entries of the production registry (generator.processes.registry.Production) of the productions named in
+    the card's [process], in card order, each once."""
+    from generator.card import ProcessSection
+
+    return [production(name) for name in dict.fromkeys((card.process or ProcessSection()).productions)]
+
+
 def build_channels(card, model) -> list[ChannelSpec]:
     """All channels of a card: those of each production named in [process], in card order, each built by its
     entry in the production registry (generator.processes.registry)."""
-    from generator.card import ProcessSection
-
-    process = card.process or ProcessSection()
     specs: list[ChannelSpec] = []
-    for name in dict.fromkeys(process.productions):
-        specs.extend(production(name).channels(card, model))
+    for prod in card_productions(card):
+        specs.extend(prod.channels(card, model))
     return specs
 
 
@@ -400,5 +405,5 @@ def _save_plots(plots, rd: RunDirectory, render: bool = True) -> list[str]:
     return [str(rd.path / n) for n in names]
 
 
-__all__ = ["BYTES_PER_EVENT", "PLOT_STATE", "SUMMARY", "RunResult", "build_channels", "estimate_bytes", "output_dir",
-           "run_card", "run_header", "write_json"]
+__all__ = ["BYTES_PER_EVENT", "PLOT_STATE", "SUMMARY", "RunResult", "build_channels", "card_productions",
+           "estimate_bytes", "output_dir", "run_card", "run_header", "write_json"]

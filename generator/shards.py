@@ -34,6 +34,7 @@ from generator.run import (
     _progress,
     _save_plots,
     build_channels,
+    card_productions,
     estimate_bytes,
     output_dir,
 )
@@ -225,11 +226,7 @@ WARM_MODULES = ("detectors", "generator.chunks", "generator.io.hepmc", "generato
 
 def warm_modules(card) -> list[str]:
     """WARM_MODULES and the modules that build the channels of the card's productions (generator.processes.registry)."""
-    from generator.card import ProcessSection
-    from generator.processes.registry import production
-
-    names = dict.fromkeys((card.process or ProcessSection()).productions)
-    return [*WARM_MODULES, *dict.fromkeys(production(name).entry.split(":")[0] for name in names)]
+    return list(dict.fromkeys([*WARM_MODULES, *(prod.module for prod in card_productions(card))]))
 
 
 def _warm(modules: list[str]) -> None:

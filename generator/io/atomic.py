@@ -21,6 +21,11 @@ from pathlib import Path
 PART_SUFFIX = ".part"
 
 
+def _part_name(final: Path) -> Path:
+    """A random hidden temporary name ``.<name>.<random>.part`` next to ``final`` (48 random bits)."""
+    return final.with_name(f".{final.name}.{secrets.token_hex(6)}{PART_SUFFIX}")
+
+
 def _new_temp(final: Path) -> Path:
     """Create (O_EXCL) an empty hidden temporary file next to ``final`` and return its path.
 
@@ -28,7 +33,7 @@ def _new_temp(final: Path) -> Path:
     ordinary ``open(final, "w")`` would give (``tempfile.mkstemp`` would force 0o600).
     """
     for _ in range(100):
-        tmp = final.with_name(f".{final.name}.{secrets.token_hex(6)}{PART_SUFFIX}")
+        tmp = _part_name(final)
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
@@ -40,7 +45,7 @@ def _new_temp(final: Path) -> Path:
 
 
 def _temp_name(final: Path, taken=()) -> Path:
-    """A hidden temporary name ``.<name>.<random>.part`` next to ``final`` that no file has (nor is in ``taken``), for
+    """A temporary name (:func:`_part_name`) next to ``final`` that no file has (nor is in ``taken``), for
     a writer that creates the file itself (generator.io.rundir.RunDirectory.stage; the directory is locked, so no
     other process stages names there).
 
@@ -51,7 +56,7 @@ def _temp_name(final: Path, taken=()) -> Path:
     0.000 s when the writer created it. The data reach the disk the usual way, in the kernel's background write-back.
     """
     for _ in range(100):
-        tmp = final.with_name(f".{final.name}.{secrets.token_hex(6)}{PART_SUFFIX}")
+        tmp = _part_name(final)
         if tmp not in taken and not os.path.lexists(tmp):
             return tmp
     msg = f"could not find a free temporary name next to {final}"

@@ -117,10 +117,14 @@ class Production:
         own = self.process_keys if section == "process" else self.experiment_keys
         return frozenset(own) | frozenset(COMMON_KEYS.get(section, {}))
 
+    @property
+    def module(self) -> str:
+        """The module of ``entry`` (a parallel run's workers import it while the run integrates)."""
+        return self.entry.partition(":")[0]
+
     def channel_builder(self) -> Callable:
         """The function building this production's channels (imported on first use)."""
-        module, func = self.entry.split(":")
-        return getattr(importlib.import_module(module), func)
+        return getattr(importlib.import_module(self.module), self.entry.partition(":")[2])
 
     def channels(self, card, model) -> list:
         """ChannelSpecs (generator.channel) of this production for ``card`` and a generator.model.model.Model."""
