@@ -411,8 +411,13 @@ def test_two_concurrent_runs_one_fails_cleanly_the_other_is_consistent(tmp_path)
     lock = out / "prod" / LOCK_NAME
     a = _start(p, out, "--seed", "1")
     assert _wait_for(lambda: lock.is_file() and "pid" in lock.read_text())
-    b = _start(p, out, "--seed", "2")
-    assert b.wait(timeout=60) == 2
+    # run a is paused while b starts, so that a is still running however fast it is
+    a.send_signal(signal.SIGSTOP)
+    try:
+        b = _start(p, out, "--seed", "2")
+        assert b.wait(timeout=60) == 2
+    finally:
+        a.send_signal(signal.SIGCONT)
     assert "in use by another run" in b.stderr.read()
     b.stderr.close()
     assert a.wait(timeout=300) == 0
