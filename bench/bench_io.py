@@ -12,8 +12,8 @@ increase of the peak over its value after building the first chunk is the writer
 per CPU second of the writing process (the "one core" figure the targets refer to; robust on a
 shared machine) and per wall-clock second (includes waiting for the disk and other processes).
 Events: the 10-particle coherent topology nu + C12 -> N6 + C12, N6 -> N5 e+ e-, N5 -> N4 e+ e-
-with random (non-physical, incompressible) momenta and vertices, split into two blocks of different
-channel. Targets (one core):
+with random (non-physical, incompressible) momenta and vertex positions (the particles made at one vertex share
+its position, as in a run), split into two blocks of different channel. Targets (one core):
 >= 20,000 events/s for HepMC3, >= 100,000 events/s for ROOT.
 """
 
@@ -51,7 +51,9 @@ def make_blocks(n: int, seed: int = 1, first_id: int = 0):
     for i, m in enumerate((n // 2, n - n // 2)):
         p = rng.normal(size=(m, 10, 4))
         p[..., 0] = np.abs(p[..., 0]) + np.linalg.norm(p[..., 1:], axis=-1)  # time-like
-        x = rng.normal(scale=100.0, size=(m, 10, 4))
+        # production positions: random, shared by the particles of one vertex (beams and the primary vertex's
+        # particles at one point, each decay's daughters at another), as in a run's events
+        x = rng.normal(scale=100.0, size=(m, 10, 4))[:, [0, 0, 0, 0, 4, 4, 4, 7, 7, 7]]
         blocks.append(EventBlock(
             channel=f"ch{i}", pdg=[14, 1000060120, pdg_hnl(6), 1000060120, pdg_hnl(5), 11, -11, pdg_hnl(4), 11, -11],
             status=[4, 4, 2, 1, 2, 1, 1, 1, 1, 1], mother=[-1, -1, -1, -1, 2, 2, 2, 4, 4, 4],

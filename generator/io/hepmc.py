@@ -462,7 +462,7 @@ class HepMCWriter:
             raise OutputError(msg)
         return text[len(self.header): -len(FOOTER)]
 
-    def _encode(self, ch: _Channel, s: _Slice) -> bytes:
+    def _encode(self, ch: _Channel, s: _Slice) -> bytes | memoryview:
         """The event records of slice ``s``: from the template of its channel and topology when that reproduces
         pyhepmc's text of the slice's first and last events, else from pyhepmc."""
         m = len(s.ids)
@@ -474,7 +474,7 @@ class HepMCWriter:
             encoded = ch.template.encode(s.values())
             if encoded is not None:
                 data, ends = encoded
-                ours = data[: ends[0]] + (data[ends[m - 2]:] if m > 1 else b"")
+                ours = bytes(data[: ends[0]]) + (bytes(data[ends[m - 2]:]) if m > 1 else b"")
                 if ours == self._reference(ch, s, [0, m - 1] if m > 1 else [0]):
                     return data
                 warnings.warn(f"HepMC3 template of channel {ch.name!r} differs from pyhepmc's text; this channel is "

@@ -180,9 +180,10 @@ class Template:
                     return False
         return True
 
-    def encode(self, values: np.ndarray) -> tuple[bytes, np.ndarray] | None:
-        """Text of the events of ``values`` (rows: events, columns: :func:`value_columns`) and the end offset of
-        each event, or None when a vertex's particles do not share its position (the caller uses pyhepmc)."""
+    def encode(self, values: np.ndarray) -> tuple[memoryview, np.ndarray] | None:
+        """Text of the events of ``values`` (rows: events, columns: :func:`value_columns`; ASCII bytes, not copied
+        out of the kernel's buffer) and the end offset of each event, or None when a vertex's particles do not share
+        its position (the caller uses pyhepmc)."""
         values = np.ascontiguousarray(values, dtype=np.float64)
         if not self.positions_agree(values):
             return None
@@ -197,7 +198,7 @@ class Template:
         if n < 0:
             msg = "HepMC3 template: output buffer too small (bound computed wrongly)"
             raise RuntimeError(msg)
-        return out[:n].tobytes(), ends
+        return memoryview(out)[:n], ends
 
 
 class _Builder:
