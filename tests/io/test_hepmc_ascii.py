@@ -14,8 +14,7 @@ import pytest
 
 from generator.io import hepmc_ascii
 from generator.io.hepmc import HepMCWriter, _slice
-from generator.record import EventBlock
-from tests.io.test_io_synthetic import coherent_block, incoherent_block, make_run
+from tests.io.test_io_synthetic import coherent_block, decay_block, incoherent_block, make_run
 
 pytestmark = pytest.mark.skipif(not hepmc_ascii.available(), reason="the C library has no strfromd")
 
@@ -98,11 +97,7 @@ def test_zero_positions_extreme_values_and_nan(tmp_path):
 
 
 def test_decay_record_without_beams_gzip_and_precision(tmp_path):
-    rng = np.random.default_rng(3)
-    src = coherent_block(rng, 50)
-    keep = [4, 7, 8, 9]  # N5 and its daughters
-    b = EventBlock(channel="decay", pdg=src.pdg[keep], status=[2, 1, 1, 1], mother=[-1, 0, 0, 0],
-                   p=src.p[:, keep], x=src.x[:, keep], weight=np.ones(50))
+    b, _ = decay_block(np.random.default_rng(3), 50)
     run_info = {"version": "t", "seed": 1, "card": "", "channels": [{"name": "decay"}], **HNLS}
     for kw in ({}, {"gzip": True}, {"precision": 5}):
         sub = tmp_path / str(len(list(tmp_path.iterdir())))

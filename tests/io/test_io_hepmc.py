@@ -21,7 +21,7 @@ from generator.io import OutputError, header_metadata, write_hepmc
 from generator.io.hepmc import read_hepmc_run_info
 from generator.io.nuhepmc import strip_timings
 from generator.record import EventBlock
-from tests.io.test_io_synthetic import coherent_block, make_run
+from tests.io.test_io_synthetic import decay_block, make_run
 
 MM_PER_CM = 10.0  # independent of generator.constants: 1 cm = 10 mm
 RTOL = 1e-15
@@ -218,11 +218,7 @@ def test_each_hnl_species_has_its_own_pdg_code(ascii_file):
 
 def test_event_without_beams(tmp_path):
     """Decay-only record (N5 -> N4 e- e+ with no beams): the decay vertex keeps its position."""
-    rng = np.random.default_rng(3)
-    src = coherent_block(rng, 5)
-    keep = [4, 7, 8, 9]  # N5 and its daughters
-    b = EventBlock(channel="decay", pdg=src.pdg[keep], status=[2, 1, 1, 1], mother=[-1, 0, 0, 0],
-                   p=src.p[:, keep], x=src.x[:, keep], weight=np.ones(5))
+    b, src = decay_block(np.random.default_rng(3), 5)
     path = write_hepmc(tmp_path / "d.hepmc3", [b], {"version": "t", "seed": 1, "card": ""})
     events = _read_all(path)
     for i, evt in enumerate(events):

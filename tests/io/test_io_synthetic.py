@@ -141,6 +141,15 @@ def incoherent_block(rng, n, weight_total=1.0, channel="incoherent_p"):
     )
 
 
+def decay_block(rng, n):
+    """Decay-only record N5 -> N4 e- e+ (no beams) cut from a coherent block; returns it and the source block."""
+    src = coherent_block(rng, n)
+    keep = [4, 7, 8, 9]  # N5 and its daughters
+    b = EventBlock(channel="decay", pdg=src.pdg[keep], status=[2, 1, 1, 1], mother=[-1, 0, 0, 0],
+                   p=src.p[:, keep], x=src.x[:, keep], weight=np.ones(n))
+    return b, src
+
+
 def permute_block(block, order):
     """Same events with particles reordered: new particle i = old particle order[i] (mothers remapped)."""
     order = np.asarray(order)
