@@ -343,8 +343,10 @@ def make_run_info(run_info: Mapping, pdgs: Sequence[int]) -> pyhepmc.GenRunInfo:
     return ri
 
 
-#: last line of a HepMC3 ASCII file (WriterAscii), then an empty line
-FOOTER = b"HepMC::Asciiv3-END_EVENT_LISTING\n\n"
+#: first and last lines of the HepMC3 ASCII event listing (WriterAscii); the file ends with the last and an empty line
+HEPMC_START = "HepMC::Asciiv3-START_EVENT_LISTING"
+HEPMC_END = "HepMC::Asciiv3-END_EVENT_LISTING"
+FOOTER = (HEPMC_END + "\n\n").encode("ascii")
 #: HepMCWriter engines: "auto" = the template kernel (generator.io.hepmc_ascii), checked against pyhepmc on the first
 #: and last event of every slice and replaced by pyhepmc where it cannot be used; "pyhepmc" = pyhepmc for every event.
 ENGINES = ("auto", "pyhepmc")

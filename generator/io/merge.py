@@ -23,11 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from generator.errors import DataFileError, OutputError
-from generator.io.hepmc import HepMCWriter
-
-#: first and last lines of the HepMC3 ASCII event listing (HepMC3 WriterAscii).
-HEPMC_START = "HepMC::Asciiv3-START_EVENT_LISTING"
-HEPMC_END = "HepMC::Asciiv3-END_EVENT_LISTING"
+from generator.io.hepmc import HEPMC_END, HEPMC_START, HepMCWriter
 
 
 def merge_root(shard_paths: Sequence[str | os.PathLike], out_writer, step_size: int = 100_000) -> None:
