@@ -18,7 +18,7 @@ Any other line or attribute makes the record unsupported (:func:`compile_templat
 writes that channel with pyhepmc. The caller also checks the kernel's text of the first and last event of every
 slice against pyhepmc's (generator.io.hepmc), so a difference can only cost speed, never change a file.
 
-Columns of the value array (one row per event, :func:`value_columns`): 0 event number, 1 event number + 1,
+Columns of the value array (one row per event, :func:`value_array`): 0 event number, 1 event number + 1,
 2 weight, 3-5 lab_pos (mm), then 5 per particle (px, py, pz, E, m in GeV), then 4 per particle (x, y, z, c*t
 in mm, its production position). A vertex's own position is that of the first particle it produces
 (``from_hepevt``); all particles it produces must share it (:meth:`Template.positions_agree`), else the slice
@@ -72,9 +72,15 @@ def available() -> bool:
     return _STRFROMD is not None
 
 
-def value_columns(n_particles: int) -> int:
-    """Number of columns of the value array of a record with ``n_particles`` particles."""
-    return N_EVENT_COLUMNS + 9 * n_particles
+def value_array(ids, weights, lab, px, py, pz, en, mass, vx, vy, vz, vt) -> np.ndarray:
+    """The value array (module docstring) of m events: ``ids`` event numbers (m,), ``weights`` (m,), ``lab`` (m, 3)
+    primary vertex in mm, then per particle (m, P) momenta px, py, pz, E and generated mass (GeV) and production
+    positions x, y, z, c*t (mm)."""
+    m, n = np.shape(en)
+    ids = np.asarray(ids, dtype=np.float64)
+    mom = np.stack([px, py, pz, en, mass], axis=-1).reshape(m, 5 * n)
+    pos = np.stack([vx, vy, vz, vt], axis=-1).reshape(m, 4 * n)
+    return np.concatenate([ids[:, None], ids[:, None] + 1.0, np.reshape(weights, (m, 1)), lab, mom, pos], axis=1)
 
 
 def momentum_column(k: int) -> int:
@@ -181,7 +187,7 @@ class Template:
         return True
 
     def encode(self, values: np.ndarray) -> tuple[memoryview, np.ndarray] | None:
-        """Text of the events of ``values`` (rows: events, columns: :func:`value_columns`; ASCII bytes, not copied
+        """Text of the events of ``values`` (rows: events, columns: :func:`value_array`; ASCII bytes, not copied
         out of the kernel's buffer) and the end offset of each event, or None when a vertex's particles do not share
         its position (the caller uses pyhepmc)."""
         values = np.ascontiguousarray(values, dtype=np.float64)
@@ -314,7 +320,10 @@ def compile_template(record: str, n_particles: int, event_number: int) -> Templa
                     b.text(" ")
                 if not b.float(col + c, t[4 + c]):
                     return None
-            digits = len(_E_TOKEN.match(t[4]).group(1) or "")
+            m = _E_TOKEN.match(t[4])
+            if m is None:  # vertex positions take the P lines' %.<d>e format
+                return None
+            digits = len(m.group(1) or "")
             b.text(f" {t[9]}\n")
             n_p += 1
         elif tag == "V" and len(t) in (4, 9) and t[3].startswith("[") and t[3].endswith("]"):
@@ -355,4 +364,4 @@ def compile_template(record: str, n_particles: int, event_number: int) -> Templa
 
 
 __all__ = ["COL_COUNT", "COL_EVENT", "COL_LAB", "COL_WEIGHT", "N_EVENT_COLUMNS", "Template", "available",
-           "compile_template", "momentum_column", "position_column", "value_columns"]
+           "compile_template", "momentum_column", "position_column", "value_array"]

@@ -146,3 +146,9 @@ def test_records_with_lines_the_template_does_not_know_are_refused(line):
     head, rest = record.split("\n", 1)
     bad = f"{line}\n{rest}" if line.startswith("E") else f"{head}\n{line}\n{rest}"
     assert hepmc_ascii.compile_template(bad, 1, 0) is None
+
+
+def test_a_particle_line_without_exponent_floats_is_refused():
+    """Vertex positions take the P lines' %.<d>e format: a P line in another format is refused, not guessed."""
+    record = "E 0 0 1\nU GEV MM\nW 1.0e+00\nP 1 0 14 0.000000 0.000000 1.000000 1.000000 0.000000 4\n"
+    assert hepmc_ascii.compile_template(record, 1, 0) is None
