@@ -1,11 +1,11 @@
 """numba kernels for kinematics: Lorentz boosts and rotations, phase space, decay lengths.
 
-Every kernel is compiled through :func:`kernel` (``numba.njit`` with ``cache=True`` and
-``error_model="numpy"``, so a division by zero gives inf/nan as in numpy instead of raising), in the
-spirit of numba-stats. Kernels take plain arrays and numbers, *events first* ((n, 4) four-vectors,
-(n, m, 4) lists of four-vectors), never model, card or random-generator objects: random numbers are
-drawn by the caller from a ``numpy.random.Generator`` and passed in. The public functions in the
-sub-modules are thin wrappers that fix dtypes and shapes.
+Every kernel is compiled through :func:`kernel` (``numba.njit`` with ``cache=True``,
+``error_model="numpy"``, so a division by zero gives inf/nan as in numpy instead of raising, and
+``nogil=True``), in the spirit of numba-stats. Kernels take plain arrays and numbers, *events first*
+((n, 4) four-vectors, (n, m, 4) lists of four-vectors), never model, card or random-generator
+objects: random numbers are drawn by the caller from a ``numpy.random.Generator`` and passed in. The
+public functions in the sub-modules are thin wrappers that fix dtypes and shapes.
 
 Units: four-vectors are (E, px, py, pz) in GeV, positions (c*t, x, y, z) in cm, lengths in cm.
 """
@@ -16,13 +16,16 @@ import numba
 
 
 def kernel(fn=None, *, inline: str = "never"):
-    """Compile ``fn`` as a numba kernel (nopython, cached on disk, numpy error model).
+    """Compile ``fn`` as a numba kernel (nopython, cached on disk, numpy error model, without the GIL).
 
     Used bare (``@kernel``) or with options (``@kernel(inline="always")`` for small helpers that numba
-    should inline into their callers). ``cache=True`` and ``error_model="numpy"`` are always set.
+    should inline into their callers). ``cache=True``, ``error_model="numpy"`` and ``nogil=True`` are always set:
+    kernels touch no Python object, and a kernel that holds the GIL stops every other thread of its process for as
+    long as it runs (the HepMC3 writer's kernel runs for up to 0.2 s; in a parallel run, the Dask scheduler and
+    client threads of the run's process then answer a worker that has finished a chunk only when it returns).
     """
     def compile_(f):
-        return numba.njit(cache=True, error_model="numpy", inline=inline)(f)
+        return numba.njit(cache=True, error_model="numpy", nogil=True, inline=inline)(f)
 
     if fn is None:
         return compile_

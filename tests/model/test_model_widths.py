@@ -310,13 +310,9 @@ def test_phiprime_mass_caption_vs_text(bp):
 
 
 # ------------------------------------------------------------------------------ kernel compilation
-def test_three_body_kernels_use_the_project_kernel_helper():
-    """Every numba kernel of model/three_body.py is compiled by generator.kernels.kernel: on-disk cache and the
-    numpy error model (real division by zero gives inf/nan, as in numpy); _dot is inlined."""
+def test_three_body_dot_is_inlined():
+    """_dot, the four-vector product of model/three_body.py, is inlined into its kernels (the options every kernel
+    shares are tested in tests/kinematics/test_kernel_options.py)."""
     from generator.model import three_body as tb
 
-    kernels = [tb._dot, tb._chiral_coefficients, tb._msq_invariants, tb._eps, tb._msq_vector_kernel, tb._dalitz_kernel]
-    for k in kernels:
-        assert k.targetoptions["error_model"] == "numpy", k
-        assert type(k._cache).__name__ == "FunctionCache", k  # cache=True (NullCache otherwise)
     assert tb._dot.targetoptions["inline"] == "always"
