@@ -41,12 +41,13 @@ WORKER_CONFIG = {
 
 #: Thread switch interval (s) of a process while it holds a Dask client; CPython's default is 5 ms. Every message of
 #: the client (and of a local cluster's scheduler, which runs in the same process) needs the GIL in Dask's threads,
-#: and a main thread busy with Python code (e.g. the chunks a parallel run makes in its own process, most of whose time
-#: is HepMC3 writing through pyhepmc) hands the GIL over only when the switch interval has passed. Measured on 2 cores
-#: with a busy main thread: scattering 0.2 MB to one worker took 29-453 ms and a one-task round trip 107-587 ms at
-#: 5 ms, 11-13 ms and 16-22 ms at 0.5 ms (5-7 ms and 8-15 ms with an idle main thread). In a 1e6-event
-#: `dsgen run --workers 2` the worker waited 1.1-1.3 s in all between its chunks at 5 ms, 0.3-0.6 s at 0.5 ms. A shorter
-#: interval costs nothing while no other thread wants the GIL.
+#: and a main thread busy with Python code (e.g. the chunks a parallel run makes in its own process, between their
+#: compiled kernels, which release the GIL: generator.kernels) hands the GIL over only when the switch interval has
+#: passed. Measured on 2 cores with a main thread busy in Python code (pyhepmc): scattering 0.2 MB to one worker took
+#: 29-453 ms and a one-task round trip 107-587 ms at 5 ms, 11-13 ms and 16-22 ms at 0.5 ms (5-7 ms and 8-15 ms with an
+#: idle main thread). In a 1e6-event `dsgen run --workers 2` with the pyhepmc writer, the worker waited 1.1-1.3 s in
+#: all between its chunks at 5 ms, 0.3-0.6 s at 0.5 ms. A shorter interval costs nothing while no other thread wants
+#: the GIL.
 CLIENT_SWITCH_INTERVAL_S = 0.0005
 
 
