@@ -1,4 +1,4 @@
-"""Every numba kernel of the package is compiled by generator.kernels.kernel, with the same options."""
+"""Every numba kernel of the package has the options generator.kernels.kernel compiles with."""
 
 from __future__ import annotations
 
