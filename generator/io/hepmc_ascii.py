@@ -39,7 +39,7 @@ from generator.kernels import kernel
 COL_EVENT, COL_COUNT, COL_WEIGHT, COL_LAB = 0, 1, 2, 3
 N_EVENT_COLUMNS = 6
 
-# op kinds of a template
+# op kinds of a template (Template.ops; constants of the kernel)
 _LITERAL, _FLOAT, _INT, _POSITION = 0, 1, 2, 3
 #: widest %f text of a finite double: 309 integer digits, point, 6 decimals, sign
 _F_WIDTH_MAX = 317
@@ -115,7 +115,7 @@ def _write_int(out, pos, value):
 def _encode(values, ops, chains, literal, formats, event_bound, out, ends):
     """Fill the template ``ops`` for every row of ``values`` into ``out``; ``ends[i]`` = end of event i.
 
-    A vertex position op (kind 3) takes the first non-zero group of 4 columns of its row of ``chains`` (-1 ends a
+    A vertex position op (_POSITION) takes the first non-zero group of 4 columns of its row of ``chains`` (-1 ends a
     row) and writes nothing when all are zero. Returns the number of bytes, or -1 if ``out`` could not hold another
     event of ``event_bound`` bytes (the caller sizes ``out`` so that this does not happen; the check keeps a wrong
     size from writing past it).
@@ -126,14 +126,14 @@ def _encode(values, ops, chains, literal, formats, event_bound, out, ends):
             return -1
         for j in range(ops.shape[0]):
             kind, a, b = ops[j, 0], ops[j, 1], ops[j, 2]
-            if kind == 0:  # literal text
+            if kind == _LITERAL:
                 out[pos:pos + b] = literal[a:a + b]
                 pos += b
-            elif kind == 1:  # float, C format at formats[b:]
+            elif kind == _FLOAT:  # C format at formats[b:]
                 pos += _strfromd(out[pos:].ctypes.data, out.size - pos, formats[b:].ctypes.data, values[i, a])
-            elif kind == 2:  # integer
+            elif kind == _INT:
                 pos = _write_int(out, pos, np.int64(values[i, a]))
-            else:  # vertex position: " @ x y z t", its own or inherited, or nothing
+            else:  # _POSITION: " @ x y z t", its own or inherited, or nothing
                 for d in range(chains.shape[1]):
                     c0 = chains[a, d]
                     if c0 < 0:
