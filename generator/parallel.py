@@ -1,7 +1,9 @@
 """Dask clusters for runs and scans: a local cluster of worker processes, or an existing scheduler.
 
 ``dask_client(workers=N)`` starts a ``distributed.LocalCluster`` with N single-threaded worker processes (numba and
-numpy release the GIL only in places, so processes, not threads, give the speed-up); ``dask_client(scheduler=ADDRESS)``
+numpy release the GIL only in places, so processes, not threads, give the speed-up), whose worker class is
+generator.localworker's: the processes can be started ahead of the cluster (:func:`start_workers`), so that they
+import while this process still has other work to do; ``dask_client(scheduler=ADDRESS)``
 connects to a running scheduler, e.g. one started on HTCondor or Slurm with dask-jobqueue (README, "Running on a
 cluster"). The workers must see the run's output directory (a shared file system), because each task writes its
 files there.
@@ -62,13 +64,23 @@ def _responsive_threads() -> Iterator[None]:
         sys.setswitchinterval(old)
 
 
+def start_workers(n: int, modules: list[str] = ()):
+    """Start ``n`` local worker processes now, each importing ``modules``, for a later ``dask_client(workers=n,
+    started=...)`` (generator.localworker.spawn). The caller closes what it gets (``.close()``: stops the processes
+    no cluster took)."""
+    from generator.localworker import spawn
+
+    return spawn(n, modules, WORKER_CONFIG)
+
+
 @contextlib.contextmanager
-def dask_client(workers: int | None = None, scheduler: str | None = None) -> Iterator:
+def dask_client(workers: int | None = None, scheduler: str | None = None, started=None) -> Iterator:
     """A ``distributed.Client``: on a new local cluster of ``workers`` processes, or on ``scheduler`` (address).
 
-    The local cluster and the client are closed when the block ends; meanwhile this process's threads switch every
-    CLIENT_SWITCH_INTERVAL_S. Raises ClusterError when neither or both are given, or when the scheduler cannot be
-    reached.
+    ``started``: worker processes from :func:`start_workers`, which the local cluster takes before it starts new
+    ones. The local cluster and the client are closed when the block ends; meanwhile this process's threads switch
+    every CLIENT_SWITCH_INTERVAL_S. Raises ClusterError when neither or both are given, or when the scheduler cannot
+    be reached.
     """
     if (workers is None) == (scheduler is None):
         msg = f"give exactly one of workers ({workers!r}) and scheduler ({scheduler!r})"
@@ -77,13 +89,15 @@ def dask_client(workers: int | None = None, scheduler: str | None = None) -> Ite
         msg = f"workers = {workers}: must be >= 1"
         raise ClusterError(msg)
     with _responsive_threads():
-        yield from _client(workers, scheduler)
+        yield from _client(workers, scheduler, started)
 
 
-def _client(workers: int | None, scheduler: str | None) -> Iterator:
+def _client(workers: int | None, scheduler: str | None, started) -> Iterator:
     """(dask_client, checked arguments) yield the client, close it and its local cluster afterwards."""
     import dask
     from distributed import Client, LocalCluster
+
+    from generator.localworker import worker_class
 
     if scheduler is not None:
         try:
@@ -100,7 +114,7 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator:
     # WORKER_CONFIG: fewer wake-ups of the workers' helper threads
     with dask.config.set(WORKER_CONFIG):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.ERROR, worker_class=worker_class(), started=started)
     client = Client(cluster)
     try:
         yield client
@@ -113,4 +127,4 @@ def _client(workers: int | None, scheduler: str | None) -> Iterator:
         cluster.close()
 
 
-__all__ = ["CLIENT_SWITCH_INTERVAL_S", "WORKER_CONFIG", "ClusterError", "dask_client"]
+__all__ = ["CLIENT_SWITCH_INTERVAL_S", "WORKER_CONFIG", "ClusterError", "dask_client", "start_workers"]

@@ -237,12 +237,13 @@ def _warm(modules: list[str]) -> None:
         importlib.import_module(name)
 
 
-def _start_cluster(stack, workers: int | None, scheduler: str | None, modules: list[str]):
+def _start_cluster(stack, workers: int | None, scheduler: str | None, modules: list[str], started=None):
     """Start (or connect to) the cluster, closed with ``stack``, and warm its workers (import ``modules``); returns
-    the client."""
+    the client. ``started``: the local cluster's worker processes, started ahead (parallel.start_workers)."""
     from generator.parallel import dask_client
 
-    client = stack.enter_context(dask_client(workers=None if scheduler else workers, scheduler=scheduler))
+    client = stack.enter_context(dask_client(workers=None if scheduler else workers, scheduler=scheduler,
+                                             started=started))
     client.run(_warm, modules)
     return client
 
@@ -384,9 +385,16 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         spool = rd.path / SPOOL_DIR
         spool.mkdir(exist_ok=True)
         stack.callback(shutil.rmtree, spool, ignore_errors=True)
-        # the cluster starts (and its workers import) while this process integrates
+        # the cluster starts (and its workers import) while this process integrates; local worker processes start
+        # first, before this process imports distributed (generator.localworker)
         token = uuid.uuid4().hex
-        starting = pool.submit(_start_cluster, stack, n_dask, scheduler, warm_modules(card))
+        modules, started = warm_modules(card), None
+        if local_cluster:
+            from generator.parallel import start_workers
+
+            started = start_workers(n_dask, modules)
+            stack.callback(started.close)
+        starting = pool.submit(_start_cluster, stack, n_dask, scheduler, modules, started)
         from generator.model.model import Model
 
         model = Model(card.parameters())
