@@ -8,7 +8,9 @@ importing. :func:`spawn` starts a worker process at once instead, before this pr
 needs only ``subprocess`` and dask's configuration): the new process imports distributed and the modules its tasks
 need on the other core while this process integrates, then waits on its stdin for the scheduler's address.
 :class:`LocalWorker`, the ``worker_class`` of the LocalCluster, hands such a process (or a new one) the address, waits
-until the worker has joined, and stops the process when the cluster closes it.
+until the worker has joined, and stops the process when the cluster closes it. Measured in a traced 1e6-event
+`dsgen run --workers 2`: the worker ready at 2.4 s instead of 3.3 s, when the run's model and plan are; eight A/B
+pairs of such runs took 0.83-1.10 times as long as with the Nanny, median 0.92.
 
 A process talks to this one through two pipes: its stdin (one line, the worker's settings, base64 of a pickle; then
 closing the pipe, or the death of this process, stops the worker) and a pipe of its own on which it writes the
