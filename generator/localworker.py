@@ -32,6 +32,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from generator.errors import ClusterError
+
 #: Seconds a LocalWorker waits for its process to join the scheduler, and then to exit when it is closed.
 JOIN_TIMEOUT_S = 60.0
 EXIT_TIMEOUT_S = 10.0
@@ -62,7 +64,7 @@ class WorkerProcess:
 
     def join(self, scheduler: str, options: dict, config: dict, log_level: int | None = None) -> str:
         """Start the worker on ``scheduler`` (Worker ``options``, dask ``config``, level of distributed's logger);
-        returns its address once it has joined. Raises RuntimeError when the process exits first or does not join
+        returns its address once it has joined. Raises ClusterError when the process exits first or does not join
         within JOIN_TIMEOUT_S."""
         import select
 
@@ -72,15 +74,15 @@ class WorkerProcess:
             self.process.stdin.write(spec + b"\n")
             self.process.stdin.flush()
         with self._ready as ready:
-            if select.select([ready], [], [], JOIN_TIMEOUT_S)[0]:
-                address = ready.readline().decode().strip()
-                if address:
-                    return address
-        code = self.process.poll()
-        self.stop()
-        state = f"exited with code {code}" if code is not None else f"did not join within {JOIN_TIMEOUT_S:g} s"
+            answered = bool(select.select([ready], [], [], JOIN_TIMEOUT_S)[0])
+            address = ready.readline().decode().strip() if answered else ""
+        if address:
+            return address
+        self.stop()  # an answer without an address: the process closed the pipe, i.e. exited; stop() reaps it
+        state = f"exited with code {self.process.returncode}" if answered else \
+            f"did not join within {JOIN_TIMEOUT_S:g} s"
         msg = f"local Dask worker process {self.process.pid} {state} (its error, if any, is printed above)"
-        raise RuntimeError(msg)
+        raise ClusterError(msg)
 
     def stop(self) -> None:
         """Stop the process (close its stdin: its worker closes), kill it if it has not exited within

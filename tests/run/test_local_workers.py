@@ -17,6 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from generator.errors import ClusterError
 from generator.parallel import WORKER_CONFIG, dask_client, start_workers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +75,7 @@ def test_started_workers_no_cluster_takes_stop_at_close():
 
 def test_a_worker_that_cannot_start_fails_the_cluster_with_its_exit(capfd):
     started = start_workers(1, ["generator.no_such_module"])
-    with pytest.raises(Exception, match=r"local Dask worker process \d+ exited with code 1"), \
+    with pytest.raises(ClusterError, match=r"local Dask worker process \d+ exited with code 1"), \
             dask_client(workers=1, started=started):
         pass
     started.close()
