@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import dask
 import psutil
 import pytest
 
@@ -52,7 +53,9 @@ def test_started_workers_are_the_cluster_with_a_nanny_s_environment(monkeypatch)
     # pre-spawn environment (one OpenMP thread) and this package's worker settings apply; glibc's malloc is left alone
     assert {p[0] for p in probes} == pids
     assert all(p[1:] == ("1", None, False, True) for p in probes)
+    # (dask's default is on, as in this process: the workers' False is WORKER_CONFIG's)
     assert WORKER_CONFIG["distributed.worker.profile.enabled"] is False
+    assert dask.config.get("distributed.worker.profile.enabled") is True
     # closing the cluster ends the processes
     assert all(_gone(pid, 10) for pid in pids)
 
@@ -122,10 +125,11 @@ def test_ctrl_c_stops_a_parallel_run_and_its_worker_quietly(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, start_new_session=True)
     run_dir = out / "miniboone_bp_b"
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not (
-            run_dir.is_dir() and any(f.name.endswith(".part") and f.stat().st_size > 0 for f in run_dir.iterdir())):
+    deadline, writing = time.monotonic() + 300, False
+    while time.monotonic() < deadline and not writing:
         time.sleep(0.05)
+        writing = run_dir.is_dir() and any(f.name.endswith(".part") and f.stat().st_size > 0 for f in run_dir.iterdir())
+    assert writing and proc.poll() is None, "the run ended before it wrote events; raise -n"
     workers = [p for p in psutil.Process(proc.pid).children(recursive=True)
                if "generator.localworker" in " ".join(p.cmdline())]
     os.killpg(proc.pid, signal.SIGINT)
