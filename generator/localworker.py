@@ -1,4 +1,4 @@
-"""Local Dask worker processes that start before the run's process has a cluster (the worker class of dask_client).
+"""Local Dask worker processes that start before the run's process has a cluster (dask_client's ``started``).
 
 distributed's default worker class of a LocalCluster, the Nanny, spawns its worker process only once the cluster is
 up: after this process has imported distributed and started the scheduler. In a parallel run
@@ -18,7 +18,8 @@ worker's address once it has joined the scheduler (its stdout and stderr stay th
 do). As with the Nanny, the process's environment gets dask's ``distributed.nanny.pre-spawn-environ`` (one BLAS and
 OpenMP thread; generator.parallel.WORKER_CONFIG leaves glibc's malloc alone) and its dask configuration is this
 process's. Unlike a Nanny, nothing restarts a worker that dies: the run fails with the worker's error, as it would
-with a Nanny, whose restarted worker no longer has the run's job (generator.shards).
+with a Nanny, whose restarted worker no longer has the run's job (generator.shards). A local cluster without
+started processes (a scan's) keeps the Nanny.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Dask clusters for runs and scans: a local cluster of worker processes, or an existing scheduler.
 
 ``dask_client(workers=N)`` starts a ``distributed.LocalCluster`` with N single-threaded worker processes (numba and
-numpy release the GIL only in places, so processes, not threads, give the speed-up), whose worker class is
-generator.localworker's: the processes can be started ahead of the cluster (:func:`start_workers`), so that they
-import while this process still has other work to do; ``dask_client(scheduler=ADDRESS)``
+numpy release the GIL only in places, so processes, not threads, give the speed-up); worker processes started ahead
+of the cluster (:func:`start_workers`, generator.localworker), which import while this process still has other work
+to do, become its workers; ``dask_client(scheduler=ADDRESS)``
 connects to a running scheduler, e.g. one started on HTCondor or Slurm with dask-jobqueue (README, "Running on a
 cluster"). The workers must see the run's output directory (a shared file system), because each task writes its
 files there.
@@ -77,10 +77,11 @@ def start_workers(n: int, modules: list[str] = ()):
 def dask_client(workers: int | None = None, scheduler: str | None = None, started=None) -> Iterator:
     """A ``distributed.Client``: on a new local cluster of ``workers`` processes, or on ``scheduler`` (address).
 
-    ``started``: worker processes from :func:`start_workers`, which the local cluster takes before it starts new
-    ones. The local cluster and the client are closed when the block ends; meanwhile this process's threads switch
-    every CLIENT_SWITCH_INTERVAL_S. Raises ClusterError when neither or both are given, or when the scheduler cannot
-    be reached.
+    ``started``: worker processes from :func:`start_workers`, which become the local cluster's workers (its worker
+    class is then generator.localworker's, which takes them before it starts new ones; without, distributed's Nanny,
+    which restarts a worker that dies, e.g. during a scan). The local cluster and the client are closed when the block
+    ends; meanwhile this process's threads switch every CLIENT_SWITCH_INTERVAL_S. Raises ClusterError when neither or
+    both are given, or when the scheduler cannot be reached.
     """
     if (workers is None) == (scheduler is None):
         msg = f"give exactly one of workers ({workers!r}) and scheduler ({scheduler!r})"
@@ -97,8 +98,6 @@ def _client(workers: int | None, scheduler: str | None, started) -> Iterator:
     import dask
     from distributed import Client, LocalCluster
 
-    from generator.localworker import worker_class
-
     if scheduler is not None:
         try:
             client = Client(scheduler, timeout="20s")
@@ -112,9 +111,15 @@ def _client(workers: int | None, scheduler: str | None, started) -> Iterator:
         return
     # dashboard on a free port (":0"): a second cluster on the machine must not collide with the default 8787;
     # WORKER_CONFIG: fewer wake-ups of the workers' helper threads
+    # started: those processes are the workers (generator.localworker)
+    kwargs = {}
+    if started is not None:
+        from generator.localworker import worker_class
+
+        kwargs = {"worker_class": worker_class(), "started": started}
     with dask.config.set(WORKER_CONFIG):
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
-                               silence_logs=logging.ERROR, worker_class=worker_class(), started=started)
+                               silence_logs=logging.ERROR, **kwargs)
     client = Client(cluster)
     try:
         yield client

@@ -60,11 +60,13 @@ def test_started_workers_are_the_cluster_with_a_nanny_s_environment(monkeypatch)
     assert all(_gone(pid, 10) for pid in pids)
 
 
-def test_a_cluster_without_started_workers_starts_its_own():
-    with dask_client(workers=1) as client:
-        (pid, *_), = client.run(_probe).values()
-        assert pid != os.getpid()
-    assert _gone(pid, 10)
+def test_started_workers_beyond_the_processes_given_are_started_by_the_cluster():
+    started = start_workers(1)
+    given = started.processes[0].process.pid
+    with dask_client(workers=2, started=started) as client:
+        pids = {p[0] for p in client.run(_probe).values()}
+    assert given in pids and len(pids) == 2 and os.getpid() not in pids
+    assert all(_gone(pid, 10) for pid in pids)
 
 
 def test_started_workers_no_cluster_takes_stop_at_close():
