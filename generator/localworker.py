@@ -165,7 +165,6 @@ def worker_class():
             super().__init__()
             self.scheduler, self.started, self.silence_logs = scheduler, started, silence_logs
             self.options = {k: v for k, v in options.items() if k in self.PASSED and v is not None}
-            self.name = options.get("name")
             self.process: WorkerProcess | None = None
 
         async def start(self) -> None:

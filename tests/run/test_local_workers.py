@@ -44,7 +44,8 @@ def test_started_workers_are_the_cluster_with_a_nanny_s_environment(monkeypatch)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
     started = start_workers(2, ["generator.chunks"])
-    pids = {w.process.pid for w in started.processes}
+    given = list(started.processes)
+    pids = {w.process.pid for w in given}
     with dask_client(workers=2, started=started) as client:
         probes = list(client.run(_probe).values())
         assert client.submit(sum, [1, 2, 3]).result() == 6
@@ -56,7 +57,9 @@ def test_started_workers_are_the_cluster_with_a_nanny_s_environment(monkeypatch)
     # (dask's default is on, as in this process: the workers' False is WORKER_CONFIG's)
     assert WORKER_CONFIG["distributed.worker.profile.enabled"] is False
     assert dask.config.get("distributed.worker.profile.enabled") is True
-    # closing the cluster ends the processes
+    # closing the cluster ends the processes: each exits by itself (code 0) once its stdin is closed, not killed
+    # after EXIT_TIMEOUT_S
+    assert [w.process.returncode for w in given] == [0, 0]
     assert all(_gone(pid, 10) for pid in pids)
 
 
