@@ -43,9 +43,10 @@ EXIT_TIMEOUT_S = 10.0
 class WorkerProcess:
     """A started worker process, waiting for its scheduler's address (``join``), then running a Dask worker.
 
-    ``modules``: imported by the process before it asks for anything (the modules of its tasks)."""
+    ``modules``: imported by the process before it asks for anything (the modules of its tasks); then ``warm``
+    ("module:function") is called with them, if given (e.g. to load what the first task would load)."""
 
-    def __init__(self, modules: list[str] = (), config: dict | None = None) -> None:
+    def __init__(self, modules: list[str] = (), config: dict | None = None, warm: str | None = None) -> None:
         """``config``: dask settings (over dask's configuration) that decide the process's environment."""
         env = {**os.environ, **{k: str(v) for k, v in _pre_spawn_environ(config).items() if v is not None}}
         # the process imports the package this process runs (a source tree or an install alike)
@@ -55,7 +56,7 @@ class WorkerProcess:
         self._ready = os.fdopen(ready_r, "rb")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "generator.localworker", str(ready_w), *modules],
+                [sys.executable, "-m", "generator.localworker", str(ready_w), warm or "-", *modules],
                 stdin=subprocess.PIPE, env=env, pass_fds=(ready_w,))
         except BaseException:
             self._ready.close()
@@ -133,12 +134,12 @@ class StartedWorkers:
             self.processes.pop().stop()
 
 
-def spawn(n: int, modules: list[str] = (), config: dict | None = None) -> StartedWorkers:
-    """Start ``n`` worker processes now, each importing ``modules`` (``config``: see WorkerProcess); for LocalWorker's
-    ``started``."""
+def spawn(n: int, modules: list[str] = (), config: dict | None = None, warm: str | None = None) -> StartedWorkers:
+    """Start ``n`` worker processes now, each importing ``modules`` (``config``, ``warm``: see WorkerProcess); for
+    LocalWorker's ``started``."""
     processes: list[WorkerProcess] = []
     try:
-        processes.extend(WorkerProcess(modules, config) for _ in range(n))
+        processes.extend(WorkerProcess(modules, config, warm) for _ in range(n))
     except BaseException:
         StartedWorkers(processes).close()
         raise
@@ -183,9 +184,9 @@ def worker_class():
     return LocalWorker
 
 
-def _serve(ready_fd: int, modules: list[str]) -> None:
-    """(the worker process) import ``modules``, read the worker's settings from stdin, run the worker until it is
-    closed or stdin is closed."""
+def _serve(ready_fd: int, warm: str, modules: list[str]) -> None:
+    """(the worker process) import ``modules``, call ``warm`` ("module:function" or "-": none) with them, read the
+    worker's settings from stdin, run the worker until it is closed or stdin is closed."""
     import asyncio
     import importlib
     import logging
@@ -199,6 +200,9 @@ def _serve(ready_fd: int, modules: list[str]) -> None:
 
     for name in modules:
         importlib.import_module(name)
+    if warm != "-":
+        module, _, function = warm.partition(":")
+        getattr(importlib.import_module(module), function)(modules)
     line = sys.stdin.buffer.readline()
     if not line.strip():  # closed before the cluster started: the run has ended
         return
@@ -224,4 +228,4 @@ def _serve(ready_fd: int, modules: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), sys.argv[2:])
+    _serve(int(sys.argv[1]), sys.argv[2], sys.argv[3:])

@@ -64,13 +64,13 @@ def _responsive_threads() -> Iterator[None]:
         sys.setswitchinterval(old)
 
 
-def start_workers(n: int, modules: list[str] = ()):
-    """Start ``n`` local worker processes now, each importing ``modules``, for a later ``dask_client(workers=n,
-    started=...)`` (generator.localworker.spawn). The caller closes what it gets (``.close()``: stops the processes
-    no cluster took)."""
+def start_workers(n: int, modules: list[str] = (), warm: str | None = None):
+    """Start ``n`` local worker processes now, each importing ``modules`` and then calling ``warm`` ("module:function",
+    given ``modules``) if given, for a later ``dask_client(workers=n, started=...)`` (generator.localworker.spawn).
+    The caller closes what it gets (``.close()``: stops the processes no cluster took)."""
     from generator.localworker import spawn
 
-    return spawn(n, modules, WORKER_CONFIG)
+    return spawn(n, modules, WORKER_CONFIG, warm=warm)
 
 
 @contextlib.contextmanager

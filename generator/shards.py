@@ -217,7 +217,7 @@ def _process_remote(job: ChunkJob, index: int, spool: str) -> str:
     return str(spool_result(process_chunk(ctx, index, Path(spool)), Path(spool)))
 
 
-#: Modules every worker imports while the run's process integrates (_warm): those a chunk needs, and those the job
+#: Modules every worker imports while the run's process integrates (warm_worker): those a chunk needs, and those the job
 #: (ChunkJob: card, model, plan) needs to be unpickled, besides the modules of the card's productions (warm_modules).
 #: Measured: unpickling the job in a fresh worker took 0.14 s with these imports left to it, 0.005 s after them.
 WARM_MODULES = ("detectors", "generator.chunks", "generator.io.hepmc", "generator.io.root", "generator.plots",
@@ -229,12 +229,16 @@ def warm_modules(card) -> list[str]:
     return list(dict.fromkeys([*WARM_MODULES, *(prod.module for prod in card_productions(card))]))
 
 
-def _warm(modules: list[str]) -> None:
-    """Import ``modules`` (on every worker, while the run's process integrates)."""
+def warm_worker(modules: list[str]) -> None:
+    """Import ``modules`` and load numba's CPU target (generator.kernels.load_target): on every worker, while the run's
+    process integrates, so that its first chunk costs what the others do."""
     import importlib
+
+    from generator.kernels import load_target
 
     for name in modules:
         importlib.import_module(name)
+    load_target()
 
 
 def _start_cluster(stack, workers: int | None, scheduler: str | None, modules: list[str], started=None):
@@ -244,7 +248,7 @@ def _start_cluster(stack, workers: int | None, scheduler: str | None, modules: l
 
     client = stack.enter_context(dask_client(workers=None if scheduler else workers, scheduler=scheduler,
                                              started=started))
-    client.run(_warm, modules)
+    client.run(warm_worker, modules)
     return client
 
 
@@ -392,7 +396,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         if local_cluster:
             from generator.parallel import start_workers
 
-            started = start_workers(n_dask, modules)
+            started = start_workers(n_dask, modules, warm="generator.shards:warm_worker")
             stack.callback(started.close)
         starting = pool.submit(_start_cluster, stack, n_dask, scheduler, modules, started)
         from generator.model.model import Model

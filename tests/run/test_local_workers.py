@@ -72,6 +72,33 @@ def test_started_workers_beyond_the_processes_given_are_started_by_the_cluster()
     assert all(_gone(pid, 10) for pid in pids)
 
 
+#: (in a worker process) the calls of record_warm, the warm function of the test below
+WARMED: list = []
+
+
+def record_warm(modules: list[str]) -> None:
+    # the modules are imported when the warm function is called; numba's CPU target is not loaded yet
+    WARMED.append((list(modules), all(m in sys.modules for m in modules), "numba.np.linalg" in sys.modules))
+
+
+def _warm_state() -> tuple:
+    return WARMED, "numba.np.linalg" in sys.modules
+
+
+def test_started_workers_call_their_warm_function_before_they_join():
+    # a started process imports its modules, then calls the warm function given as "module:function" with them, before
+    # it joins; a parallel run's (generator.shards.warm_worker) also loads numba's CPU target (generator.kernels)
+    cases = [(f"{__name__}:record_warm", ([(["generator.chunks"], True, False)], False)),
+             ("generator.shards:warm_worker", ([], True)), (None, ([], False))]
+    for warm, expected in cases:
+        started = start_workers(1, ["generator.chunks"], warm=warm)
+        try:
+            with dask_client(workers=1, started=started) as client:
+                assert list(client.run(_warm_state).values()) == [expected], warm
+        finally:
+            started.close()
+
+
 def test_started_workers_no_cluster_takes_stop_at_close():
     started = start_workers(2)
     processes = [w.process for w in started.processes]
