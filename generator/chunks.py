@@ -191,7 +191,9 @@ class RunSink:
         self.written: dict[int, int] = {}
 
     def add(self, r: ChunkResult) -> None:
-        """Take the next chunk result (in run order)."""
+        """Take the next chunk result (in run order); raises the exception of a signal the run has received
+        (RunDirectory.check_signals)."""
+        self.rd.check_signals()
         ch = self.plan.channels[r.task.channel]
         ch.stats.add(r.stats)
         ch.sum_w_after_decays += r.sum_w
