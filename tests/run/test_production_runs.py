@@ -164,28 +164,30 @@ def reco_arrays(path: Path) -> dict:
 @pytest.mark.slow
 def test_run_process_and_worker_share_the_chunks(serial, tmp_path, monkeypatch):
     # --workers 2 is this process and one Dask worker: once the worker is up, this process makes the next chunk
-    # whenever no result is due and holds it until its turn. Its chunks are slowed down here, so that the worker
-    # makes some of them and results arrive out of order; the files are still the serial run's.
+    # whenever no result is due and holds it until its turn. Here this process finishes its first chunk only once the
+    # worker has been given the next one (so it makes a later chunk while that one is on the worker), and its other
+    # chunks are slowed down (so the worker makes more); the files are still the serial run's.
     import threading
 
     import generator.chunks
     import generator.shards
 
-    up, made_here = threading.Event(), []
-    start, process = generator.shards._start_cluster, generator.chunks.process_chunk
+    connected, made_here = threading.Event(), []
+    connect, process = generator.shards._Dispatch.connect, generator.chunks.process_chunk
 
-    def start_then_signal(*args):
-        client = start(*args)
-        up.set()
-        return client
+    def connect_then_signal(self, *args):
+        connect(self, *args)  # the next chunks are submitted to the worker
+        connected.set()
 
     def slow_process(ctx, index, spool=None):
-        assert up.wait(120)  # from the first chunk on, the worker takes part
+        if not made_here:
+            assert connected.wait(120)
+        else:
+            time.sleep(0.3)
         made_here.append(index)
-        time.sleep(0.3)
         return process(ctx, index, spool)
 
-    monkeypatch.setattr(generator.shards, "_start_cluster", start_then_signal)
+    monkeypatch.setattr(generator.shards._Dispatch, "connect", connect_then_signal)
     monkeypatch.setattr(generator.chunks, "process_chunk", slow_process)
     par = run_parallel(card(), tmp_path, workers=2)
     n = len(par.summary["chunks"])
