@@ -6,7 +6,8 @@ up: after this process has imported distributed and started the scheduler. In a 
 the worker process came to life 0.9-1.2 s after the run began starting its cluster, and then spent another 1.5 s
 importing. :func:`spawn` starts a worker process at once instead, before this process imports distributed (it
 needs only ``subprocess`` and dask's configuration): the new process imports distributed and the modules its tasks
-need on the other core while this process integrates, then waits on its stdin for the scheduler's address.
+need on the other core while this process integrates, calls its warm function if it has one (a parallel run's,
+generator.shards.warm_worker, loads numba's CPU target), then waits on its stdin for the scheduler's address.
 :class:`LocalWorker`, the ``worker_class`` of the LocalCluster, hands such a process (or a new one) the address, waits
 until the worker has joined, and stops the process when the cluster closes it. Measured in a traced 1e6-event
 `dsgen run --workers 2`: the worker ready at 2.4 s instead of 3.3 s, when the run's model and plan are; eight A/B
