@@ -3,10 +3,9 @@
 ``dask_client(workers=N)`` starts a ``distributed.LocalCluster`` with N single-threaded worker processes (numba and
 numpy release the GIL only in places, so processes, not threads, give the speed-up); worker processes started ahead
 of the cluster (:func:`start_workers`, generator.localworker), which import while this process still has other work
-to do, become its workers; ``dask_client(scheduler=ADDRESS)``
-connects to a running scheduler, e.g. one started on HTCondor or Slurm with dask-jobqueue (README, "Running on a
-cluster"). The workers must see the run's output directory (a shared file system), because each task writes its
-files there.
+to do, become its workers; ``dask_client(scheduler=ADDRESS)`` connects to a running scheduler, e.g. one started on
+HTCondor or Slurm with dask-jobqueue (README, "Running on a cluster"). The workers must see the run's output
+directory (a shared file system), because each task writes its files there.
 """
 
 from __future__ import annotations

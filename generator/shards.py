@@ -396,7 +396,7 @@ def run_parallel(card, out_dir: str | Path | None = None, *, workers: int | None
         if local_cluster:
             from generator.parallel import start_workers
 
-            started = start_workers(n_dask, modules, warm="generator.shards:warm_worker")
+            started = start_workers(n_dask, modules, warm=f"{__name__}:{warm_worker.__name__}")
             stack.callback(started.close)
         starting = pool.submit(_start_cluster, stack, n_dask, scheduler, modules, started)
         from generator.model.model import Model
